@@ -1,0 +1,316 @@
+// Package storage declares penny's records: the models every backend stores
+// and the repository interfaces they implement. Backends live in
+// subpackages (storage/bolt today, storage/postgres in scale-out mode) and
+// all of them pass the conformance suite in storage/storagetest.
+package storage
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors every backend returns (wrapped) so that callers can use
+// errors.Is without knowing the backend.
+var (
+	// ErrNotFound means the record does not exist (or is not visible).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a uniqueness rule or a compare-and-set failed.
+	ErrConflict = errors.New("conflict")
+)
+
+// Store is every repository together, the contract a backend fulfils.
+// Capability packages declare the smaller interfaces they actually use.
+type Store interface {
+	UserStore
+	InviteStore
+	RefreshTokenStore
+	APIKeyStore
+	ChatStore
+	DocumentStore
+	LedgerStore
+	SettingStore
+	// SchemaVersion is the version of the on-disk schema the store runs.
+	SchemaVersion(ctx context.Context) (int, error)
+	// Close flushes and releases the store. Calls after Close fail.
+	Close() error
+}
+
+// Role is what a user may do: admins manage users, invites and settings and
+// see aggregate costs; members see only their own data.
+type Role string
+
+// Roles.
+const (
+	RoleAdmin  Role = "admin"
+	RoleMember Role = "member"
+)
+
+// User is an account. Email is unique (stored lower-cased).
+type User struct {
+	ID           string    `json:"id"`
+	Email        string    `json:"email"`
+	PasswordHash string    `json:"passwordHash"`
+	Role         Role      `json:"role"`
+	CreatedAt    time.Time `json:"createdAt"`
+}
+
+// UserStore keeps accounts.
+type UserStore interface {
+	// CreateUser stores u; ErrConflict when the email is taken.
+	CreateUser(ctx context.Context, u User) error
+	// CreateFirstUser stores u only if no user exists yet, atomically;
+	// ErrConflict otherwise. It makes "the first user becomes admin" race-free.
+	CreateFirstUser(ctx context.Context, u User) error
+	UserByID(ctx context.Context, id string) (User, error)
+	UserByEmail(ctx context.Context, email string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	CountUsers(ctx context.Context) (int, error)
+}
+
+// Invite lets one person register while registration is "invite". Only the
+// hash of the code is stored.
+type Invite struct {
+	CodeHash  string    `json:"codeHash"`
+	Role      Role      `json:"role"`
+	CreatedBy string    `json:"createdBy"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// InviteStore keeps invites.
+type InviteStore interface {
+	CreateInvite(ctx context.Context, inv Invite) error
+	// RedeemInvite creates u and deletes the invite in one transaction. It
+	// returns ErrNotFound for an unknown or expired code and ErrConflict
+	// when the email is taken (the invite then stays usable).
+	RedeemInvite(ctx context.Context, codeHash string, now time.Time, u User) error
+}
+
+// RefreshToken is one opaque refresh token, stored only as a hash. Tokens
+// issued from one login form a family; reusing a spent token revokes it.
+type RefreshToken struct {
+	ID        string     `json:"id"`
+	UserID    string     `json:"userId"`
+	FamilyID  string     `json:"familyId"`
+	Hash      string     `json:"hash"`
+	CreatedAt time.Time  `json:"createdAt"`
+	ExpiresAt time.Time  `json:"expiresAt"`
+	UsedAt    *time.Time `json:"usedAt,omitempty"`
+	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+}
+
+// RefreshTokenStore keeps refresh tokens.
+type RefreshTokenStore interface {
+	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// UseRefreshToken marks the token with this hash as used, atomically,
+	// and returns it as it was before. A token already used or revoked is
+	// returned with ErrConflict (so that the caller can revoke its family);
+	// an unknown hash gives ErrNotFound.
+	UseRefreshToken(ctx context.Context, hash string, now time.Time) (RefreshToken, error)
+	// RevokeRefreshFamily revokes every token of the family.
+	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error
+	// RevokeRefreshToken revokes the token with this hash (logout); unknown
+	// hashes are not an error.
+	RevokeRefreshToken(ctx context.Context, hash string, now time.Time) error
+}
+
+// APIKey lets programs call penny as a user. Only the hash is stored; the
+// prefix is shown in lists so that people can tell keys apart.
+type APIKey struct {
+	ID         string     `json:"id"`
+	UserID     string     `json:"userId"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	Hash       string     `json:"hash"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+}
+
+// APIKeyStore keeps API keys.
+type APIKeyStore interface {
+	CreateAPIKey(ctx context.Context, k APIKey) error
+	APIKeyByHash(ctx context.Context, hash string) (APIKey, error)
+	ListAPIKeys(ctx context.Context, userID string) ([]APIKey, error)
+	// DeleteAPIKey removes the user's key; ErrNotFound when the key does
+	// not exist or belongs to someone else.
+	DeleteAPIKey(ctx context.Context, userID, id string) error
+}
+
+// Chat is one conversation of one user.
+type Chat struct {
+	ID        string    `json:"id"`
+	UserID    string    `json:"userId"`
+	Title     string    `json:"title"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// Citation ties an [n] marker in an answer to the chunk it came from.
+type Citation struct {
+	N          int     `json:"n"`
+	DocumentID string  `json:"documentId"`
+	Title      string  `json:"title"`
+	ChunkID    string  `json:"chunkId"`
+	Start      int     `json:"start"`
+	End        int     `json:"end"`
+	Page       int     `json:"page,omitempty"`
+	Score      float64 `json:"score"`
+}
+
+// Message is one turn of a chat. Assistant messages carry the model that
+// wrote them, the citations and the cost.
+type Message struct {
+	ID         string     `json:"id"`
+	ChatID     string     `json:"chatId"`
+	UserID     string     `json:"userId"`
+	Role       string     `json:"role"`
+	Content    string     `json:"content"`
+	Citations  []Citation `json:"citations,omitempty"`
+	Provider   string     `json:"provider,omitempty"`
+	Model      string     `json:"model,omitempty"`
+	CostMicros int64      `json:"costMicros"`
+	CreatedAt  time.Time  `json:"createdAt"`
+}
+
+// ChatStore keeps chats and their messages. Every read takes the user id:
+// a chat of another user is ErrNotFound.
+type ChatStore interface {
+	CreateChat(ctx context.Context, c Chat) error
+	ChatByID(ctx context.Context, userID, id string) (Chat, error)
+	// ListChats returns the user's chats, most recently updated first.
+	ListChats(ctx context.Context, userID string) ([]Chat, error)
+	// AddMessage appends m to its chat and bumps the chat's UpdatedAt;
+	// ErrNotFound when the chat is not the user's.
+	AddMessage(ctx context.Context, m Message) error
+	// ListMessages returns the chat's messages, oldest first.
+	ListMessages(ctx context.Context, userID, chatID string) ([]Message, error)
+}
+
+// Document statuses.
+const (
+	DocumentReady  = "ready"
+	DocumentFailed = "failed"
+)
+
+// Document is one uploaded file.
+type Document struct {
+	ID          string    `json:"id"`
+	OwnerID     string    `json:"ownerId"`
+	Title       string    `json:"title"`
+	Filename    string    `json:"filename"`
+	ContentType string    `json:"contentType"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	Status      string    `json:"status"`
+	Error       string    `json:"error,omitempty"`
+	Chunks      int       `json:"chunks"`
+	EmbedModel  string    `json:"embeddingModel"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
+
+// Chunk is a span of a document's text: Text is exactly the document text
+// from byte offset Start to End. Vector is the embedding of Heading+Text
+// under the model EmbedModel.
+type Chunk struct {
+	ID         string    `json:"id"`
+	DocumentID string    `json:"documentId"`
+	OwnerID    string    `json:"ownerId"`
+	Ordinal    int       `json:"ordinal"`
+	Heading    string    `json:"heading,omitempty"`
+	Text       string    `json:"text"`
+	Start      int       `json:"start"`
+	End        int       `json:"end"`
+	Page       int       `json:"page,omitempty"`
+	Tokens     int       `json:"tokens"`
+	EmbedModel string    `json:"embeddingModel"`
+	Vector     []float32 `json:"vector,omitempty"`
+}
+
+// DocumentStore keeps documents and their chunks.
+type DocumentStore interface {
+	// CreateDocuments stores the documents with their chunks in one
+	// transaction: all or nothing.
+	CreateDocuments(ctx context.Context, docs []Document, chunks []Chunk) error
+	// DocumentByID returns the owner's document; ErrNotFound otherwise.
+	DocumentByID(ctx context.Context, ownerID, id string) (Document, error)
+	// ListDocuments returns the owner's documents, newest first.
+	ListDocuments(ctx context.Context, ownerID string) ([]Document, error)
+	// DeleteDocument removes the owner's document and its chunks and
+	// returns the removed chunk ids.
+	DeleteDocument(ctx context.Context, ownerID, id string) ([]string, error)
+	// ChunksByID returns the chunks that exist among ids, in the order of ids.
+	ChunksByID(ctx context.Context, ids []string) ([]Chunk, error)
+	// ChunkByID returns one chunk of the owner's document.
+	ChunkByID(ctx context.Context, ownerID, documentID, chunkID string) (Chunk, error)
+	// EachChunk calls fn for every stored chunk (to rebuild indexes). fn
+	// must not call the store.
+	EachChunk(ctx context.Context, fn func(Chunk) error) error
+	// CountChunks is the number of stored chunks.
+	CountChunks(ctx context.Context) (int, error)
+}
+
+// Ledger services: what a model call was made for.
+const (
+	ServiceChat    = "chat"
+	ServiceRAG     = "rag"
+	ServiceIngest  = "ingest"
+	ServiceGateway = "gateway"
+)
+
+// Ledger outcomes.
+const (
+	OutcomeOK    = "ok"
+	OutcomeError = "error"
+)
+
+// LedgerEntry records one model call. Money is integer micro-dollars:
+// CostMicros is what the call cost, BaselineMicros what the same tokens
+// would have cost on the OpenAI-only reference.
+type LedgerEntry struct {
+	ID             string    `json:"id"`
+	Time           time.Time `json:"time"`
+	UserID         string    `json:"userId"`
+	Service        string    `json:"service"`
+	Kind           string    `json:"kind"` // "chat" or "embedding"
+	Provider       string    `json:"provider"`
+	Model          string    `json:"model"`
+	Tier           string    `json:"tier,omitempty"`
+	TokensIn       int       `json:"tokensIn"`
+	TokensOut      int       `json:"tokensOut"`
+	CostMicros     int64     `json:"costMicros"`
+	BaselineMicros int64     `json:"baselineMicros"`
+	BaselineModel  string    `json:"baselineModel"`
+	Estimated      bool      `json:"estimated"`
+	LatencyMs      int64     `json:"latencyMs"`
+	CacheHit       bool      `json:"cacheHit"`
+	Outcome        string    `json:"outcome"`
+	Error          string    `json:"error,omitempty"`
+	Reasons        []string  `json:"reasons,omitempty"`
+	RequestID      string    `json:"requestId,omitempty"`
+}
+
+// LedgerFilter selects entries: Time in [From, To), and only UserID's when
+// UserID is set.
+type LedgerFilter struct {
+	From, To time.Time
+	UserID   string
+}
+
+// LedgerStore keeps the append-only ledger.
+type LedgerStore interface {
+	AppendLedger(ctx context.Context, e LedgerEntry) error
+	// EachLedger calls fn for every matching entry in time order.
+	EachLedger(ctx context.Context, f LedgerFilter, fn func(LedgerEntry) error) error
+}
+
+// SettingStore keeps small named values (JSON), such as the token signing
+// keys and admin settings.
+type SettingStore interface {
+	GetSetting(ctx context.Context, key string) ([]byte, error)
+	PutSetting(ctx context.Context, key string, value []byte) error
+	// PutSettingIfAbsent stores value only when key is unset and returns
+	// the value in force afterwards (so two starts agree on one key).
+	PutSettingIfAbsent(ctx context.Context, key string, value []byte) ([]byte, error)
+}

@@ -1,0 +1,360 @@
+// Package storagetest is the conformance suite every storage backend runs.
+// A backend's test calls Run with a function that opens a fresh, empty
+// store; the suite checks every repository method and the rules the rest of
+// penny relies on (isolation per user, atomic compare-and-set, ordering).
+package storagetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/penny-dev/penny/storage"
+)
+
+// Run runs the suite; open must return a new empty store per call.
+func Run(t *testing.T, open func(t *testing.T) storage.Store) {
+	tests := map[string]func(*testing.T, storage.Store){
+		"Users":          testUsers,
+		"FirstUserRace":  testFirstUserRace,
+		"Invites":        testInvites,
+		"RefreshTokens":  testRefreshTokens,
+		"RefreshUseRace": testRefreshUseRace,
+		"APIKeys":        testAPIKeys,
+		"Chats":          testChats,
+		"Documents":      testDocuments,
+		"Ledger":         testLedger,
+		"Settings":       testSettings,
+	}
+	for name, fn := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { _ = s.Close() })
+			fn(t, s)
+		})
+	}
+}
+
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+func user(email string, role storage.Role) storage.User {
+	return storage.User{ID: storage.NewID(), Email: email, PasswordHash: "h", Role: role, CreatedAt: t0}
+}
+
+func testUsers(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	n, err := s.CountUsers(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n)
+
+	a := user("Ada@Example.com", storage.RoleAdmin)
+	require.NoError(t, s.CreateUser(ctx, a))
+	dup := user("ada@example.COM", storage.RoleMember)
+	require.ErrorIs(t, s.CreateUser(ctx, dup), storage.ErrConflict)
+
+	got, err := s.UserByEmail(ctx, "ADA@example.com")
+	require.NoError(t, err)
+	require.Equal(t, a.ID, got.ID)
+	require.Equal(t, "ada@example.com", got.Email)
+	require.Equal(t, storage.RoleAdmin, got.Role)
+
+	got, err = s.UserByID(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, "ada@example.com", got.Email)
+
+	_, err = s.UserByID(ctx, "nope")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	_, err = s.UserByEmail(ctx, "nobody@example.com")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	require.NoError(t, s.CreateUser(ctx, user("bob@example.com", storage.RoleMember)))
+	all, err := s.ListUsers(ctx)
+	require.NoError(t, err)
+	require.Len(t, all, 2)
+	n, err = s.CountUsers(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.ErrorIs(t, s.CreateFirstUser(ctx, user("c@example.com", storage.RoleAdmin)), storage.ErrConflict)
+}
+
+func testFirstUserRace(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.CreateFirstUser(ctx, user(fmt.Sprintf("u%d@example.com", i), storage.RoleAdmin))
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else {
+			require.ErrorIs(t, err, storage.ErrConflict)
+		}
+	}
+	require.Equal(t, 1, ok, "exactly one first user")
+}
+
+func testInvites(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.CreateUser(ctx, user("taken@example.com", storage.RoleMember)))
+	inv := storage.Invite{CodeHash: "hash1", Role: storage.RoleMember, CreatedBy: "x", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	require.NoError(t, s.CreateInvite(ctx, inv))
+
+	require.ErrorIs(t, s.RedeemInvite(ctx, "other", t0, user("n@example.com", storage.RoleMember)), storage.ErrNotFound)
+	require.ErrorIs(t, s.RedeemInvite(ctx, "hash1", t0.Add(2*time.Hour), user("n@example.com", storage.RoleMember)), storage.ErrNotFound)
+	// A taken email leaves the invite usable.
+	require.ErrorIs(t, s.RedeemInvite(ctx, "hash1", t0, user("taken@example.com", storage.RoleMember)), storage.ErrConflict)
+	require.NoError(t, s.RedeemInvite(ctx, "hash1", t0, user("new@example.com", storage.RoleMember)))
+	_, err := s.UserByEmail(ctx, "new@example.com")
+	require.NoError(t, err)
+	// Single use.
+	require.ErrorIs(t, s.RedeemInvite(ctx, "hash1", t0, user("again@example.com", storage.RoleMember)), storage.ErrNotFound)
+}
+
+func testRefreshTokens(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	a := storage.RefreshToken{ID: storage.NewID(), UserID: "u", FamilyID: "f1", Hash: "a", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	b := storage.RefreshToken{ID: storage.NewID(), UserID: "u", FamilyID: "f1", Hash: "b", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	other := storage.RefreshToken{ID: storage.NewID(), UserID: "u", FamilyID: "f2", Hash: "c", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	for _, tok := range []storage.RefreshToken{a, b, other} {
+		require.NoError(t, s.CreateRefreshToken(ctx, tok))
+	}
+	require.ErrorIs(t, s.CreateRefreshToken(ctx, a), storage.ErrConflict)
+
+	got, err := s.UseRefreshToken(ctx, "a", t0)
+	require.NoError(t, err)
+	require.Equal(t, "f1", got.FamilyID)
+	require.Nil(t, got.UsedAt)
+
+	got, err = s.UseRefreshToken(ctx, "a", t0)
+	require.ErrorIs(t, err, storage.ErrConflict, "second use is a reuse")
+	require.Equal(t, "f1", got.FamilyID, "a reused token still names its family")
+
+	_, err = s.UseRefreshToken(ctx, "zzz", t0)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	require.NoError(t, s.RevokeRefreshFamily(ctx, "f1", t0))
+	_, err = s.UseRefreshToken(ctx, "b", t0)
+	require.ErrorIs(t, err, storage.ErrConflict, "revoked with its family")
+
+	require.NoError(t, s.RevokeRefreshToken(ctx, "c", t0))
+	_, err = s.UseRefreshToken(ctx, "c", t0)
+	require.ErrorIs(t, err, storage.ErrConflict)
+	require.NoError(t, s.RevokeRefreshToken(ctx, "unknown", t0))
+}
+
+func testRefreshUseRace(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	require.NoError(t, s.CreateRefreshToken(ctx, storage.RefreshToken{ID: storage.NewID(), UserID: "u", FamilyID: "f", Hash: "h", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.UseRefreshToken(ctx, "h", t0); err == nil {
+				mu.Lock()
+				ok++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, 1, ok, "a refresh token is spent exactly once")
+}
+
+func testAPIKeys(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	k1 := storage.APIKey{ID: storage.NewID(), UserID: "u1", Name: "ci", Prefix: "pk-abc", Hash: "h1", CreatedAt: t0}
+	k2 := storage.APIKey{ID: storage.NewID(), UserID: "u1", Name: "laptop", Prefix: "pk-def", Hash: "h2", CreatedAt: t0}
+	k3 := storage.APIKey{ID: storage.NewID(), UserID: "u2", Name: "x", Prefix: "pk-ghi", Hash: "h3", CreatedAt: t0}
+	for _, k := range []storage.APIKey{k1, k2, k3} {
+		require.NoError(t, s.CreateAPIKey(ctx, k))
+	}
+	got, err := s.APIKeyByHash(ctx, "h2")
+	require.NoError(t, err)
+	require.Equal(t, k2.ID, got.ID)
+	list, err := s.ListAPIKeys(ctx, "u1")
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	none, err := s.ListAPIKeys(ctx, "u3")
+	require.NoError(t, err)
+	require.Empty(t, none)
+
+	require.ErrorIs(t, s.DeleteAPIKey(ctx, "u2", k1.ID), storage.ErrNotFound, "another user's key")
+	require.NoError(t, s.DeleteAPIKey(ctx, "u1", k1.ID))
+	_, err = s.APIKeyByHash(ctx, "h1")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	require.ErrorIs(t, s.DeleteAPIKey(ctx, "u1", k1.ID), storage.ErrNotFound)
+}
+
+func testChats(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	c1 := storage.Chat{ID: storage.NewID(), UserID: "u1", Title: "one", CreatedAt: t0, UpdatedAt: t0}
+	c2 := storage.Chat{ID: storage.NewID(), UserID: "u1", Title: "two", CreatedAt: t0, UpdatedAt: t0.Add(time.Minute)}
+	c3 := storage.Chat{ID: storage.NewID(), UserID: "u2", Title: "other", CreatedAt: t0, UpdatedAt: t0}
+	for _, c := range []storage.Chat{c1, c2, c3} {
+		require.NoError(t, s.CreateChat(ctx, c))
+	}
+	_, err := s.ChatByID(ctx, "u2", c1.ID)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	list, err := s.ListChats(ctx, "u1")
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	require.Equal(t, c2.ID, list[0].ID, "most recently updated first")
+
+	m1 := storage.Message{ID: storage.NewID(), ChatID: c1.ID, UserID: "u1", Role: "user", Content: "hi", CreatedAt: t0.Add(2 * time.Minute)}
+	m2 := storage.Message{ID: storage.NewID(), ChatID: c1.ID, UserID: "u1", Role: "assistant", Content: "hello [1]",
+		Citations: []storage.Citation{{N: 1, DocumentID: "d", ChunkID: "c", Start: 1, End: 5, Score: 0.5}},
+		Provider:  "local", Model: "m", CostMicros: 7, CreatedAt: t0.Add(3 * time.Minute)}
+	require.NoError(t, s.AddMessage(ctx, m1))
+	require.NoError(t, s.AddMessage(ctx, m2))
+	require.ErrorIs(t, s.AddMessage(ctx, storage.Message{ID: storage.NewID(), ChatID: c1.ID, UserID: "u2", Role: "user", Content: "x"}), storage.ErrNotFound)
+
+	msgs, err := s.ListMessages(ctx, "u1", c1.ID)
+	require.NoError(t, err)
+	require.Len(t, msgs, 2)
+	require.Equal(t, "hi", msgs[0].Content)
+	require.Equal(t, m2.Citations, msgs[1].Citations)
+	require.Equal(t, int64(7), msgs[1].CostMicros)
+	_, err = s.ListMessages(ctx, "u2", c1.ID)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	list, err = s.ListChats(ctx, "u1")
+	require.NoError(t, err)
+	require.Equal(t, c1.ID, list[0].ID, "a new message moves the chat to the top")
+}
+
+func testDocuments(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	d1 := storage.Document{ID: storage.NewID(), OwnerID: "u1", Title: "a", Status: storage.DocumentReady, Chunks: 2, CreatedAt: t0}
+	d2 := storage.Document{ID: storage.NewID(), OwnerID: "u1", Title: "b", Status: storage.DocumentReady, Chunks: 1, CreatedAt: t0}
+	chunks := []storage.Chunk{
+		{ID: storage.NewID(), DocumentID: d1.ID, OwnerID: "u1", Ordinal: 0, Text: "alpha", Start: 0, End: 5, Vector: []float32{1, 0, -0.5}},
+		{ID: storage.NewID(), DocumentID: d1.ID, OwnerID: "u1", Ordinal: 1, Text: "beta", Start: 6, End: 10, Vector: []float32{0, 1, 0.25}},
+		{ID: storage.NewID(), DocumentID: d2.ID, OwnerID: "u1", Ordinal: 0, Text: "gamma", Start: 0, End: 5, Vector: []float32{0, 0, 1}},
+	}
+	require.NoError(t, s.CreateDocuments(ctx, []storage.Document{d1, d2}, chunks))
+
+	// All or nothing: a chunk of an unknown document aborts the whole write.
+	d3 := storage.Document{ID: storage.NewID(), OwnerID: "u1", Title: "c"}
+	bad := storage.Chunk{ID: storage.NewID(), DocumentID: "missing", OwnerID: "u1"}
+	require.Error(t, s.CreateDocuments(ctx, []storage.Document{d3}, []storage.Chunk{bad}))
+	_, err := s.DocumentByID(ctx, "u1", d3.ID)
+	require.ErrorIs(t, err, storage.ErrNotFound, "nothing half-written")
+
+	got, err := s.DocumentByID(ctx, "u1", d1.ID)
+	require.NoError(t, err)
+	require.Equal(t, "a", got.Title)
+	_, err = s.DocumentByID(ctx, "u2", d1.ID)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	list, err := s.ListDocuments(ctx, "u1")
+	require.NoError(t, err)
+	require.Len(t, list, 2)
+	require.Equal(t, d2.ID, list[0].ID, "newest first")
+	other, err := s.ListDocuments(ctx, "u2")
+	require.NoError(t, err)
+	require.Empty(t, other)
+
+	cs, err := s.ChunksByID(ctx, []string{chunks[1].ID, "missing", chunks[0].ID})
+	require.NoError(t, err)
+	require.Len(t, cs, 2)
+	require.Equal(t, chunks[1].ID, cs[0].ID)
+	require.Equal(t, []float32{0, 1, 0.25}, cs[0].Vector)
+
+	c, err := s.ChunkByID(ctx, "u1", d1.ID, chunks[0].ID)
+	require.NoError(t, err)
+	require.Equal(t, "alpha", c.Text)
+	_, err = s.ChunkByID(ctx, "u2", d1.ID, chunks[0].ID)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	_, err = s.ChunkByID(ctx, "u1", d2.ID, chunks[0].ID)
+	require.ErrorIs(t, err, storage.ErrNotFound, "chunk of another document")
+
+	n, err := s.CountChunks(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	seen := 0
+	require.NoError(t, s.EachChunk(ctx, func(c storage.Chunk) error {
+		seen++
+		require.NotEmpty(t, c.Vector)
+		return nil
+	}))
+	require.Equal(t, 3, seen)
+
+	_, err = s.DeleteDocument(ctx, "u2", d1.ID)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	removed, err := s.DeleteDocument(ctx, "u1", d1.ID)
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{chunks[0].ID, chunks[1].ID}, removed)
+	_, err = s.DocumentByID(ctx, "u1", d1.ID)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	n, err = s.CountChunks(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	cs, err = s.ChunksByID(ctx, []string{chunks[0].ID})
+	require.NoError(t, err)
+	require.Empty(t, cs)
+}
+
+func testLedger(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	for i, u := range []string{"u1", "u2", "u1", "u1"} {
+		e := storage.LedgerEntry{ID: storage.NewID(), Time: t0.Add(time.Duration(i) * time.Hour), UserID: u,
+			Service: storage.ServiceRAG, Provider: "local", Model: "m", TokensIn: 10 * (i + 1), CostMicros: int64(i), BaselineMicros: 100, Outcome: storage.OutcomeOK, Reasons: []string{"r"}}
+		require.NoError(t, s.AppendLedger(ctx, e))
+	}
+	var got []storage.LedgerEntry
+	collect := func(e storage.LedgerEntry) error { got = append(got, e); return nil }
+
+	require.NoError(t, s.EachLedger(ctx, storage.LedgerFilter{From: t0, To: t0.Add(10 * time.Hour)}, collect))
+	require.Len(t, got, 4)
+	for i := 1; i < len(got); i++ {
+		require.False(t, got[i].Time.Before(got[i-1].Time), "time order")
+	}
+	require.Equal(t, []string{"r"}, got[0].Reasons)
+
+	got = nil
+	require.NoError(t, s.EachLedger(ctx, storage.LedgerFilter{From: t0.Add(time.Hour), To: t0.Add(3 * time.Hour)}, collect))
+	require.Len(t, got, 2, "[from, to)")
+
+	got = nil
+	require.NoError(t, s.EachLedger(ctx, storage.LedgerFilter{From: t0, To: t0.Add(10 * time.Hour), UserID: "u1"}, collect))
+	require.Len(t, got, 3)
+	for _, e := range got {
+		require.Equal(t, "u1", e.UserID)
+	}
+}
+
+func testSettings(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	_, err := s.GetSetting(ctx, "k")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	require.NoError(t, s.PutSetting(ctx, "k", []byte(`{"a":1}`)))
+	v, err := s.GetSetting(ctx, "k")
+	require.NoError(t, err)
+	require.JSONEq(t, `{"a":1}`, string(v))
+
+	v, err = s.PutSettingIfAbsent(ctx, "once", []byte("first"))
+	require.NoError(t, err)
+	require.Equal(t, "first", string(v))
+	v, err = s.PutSettingIfAbsent(ctx, "once", []byte("second"))
+	require.NoError(t, err)
+	require.Equal(t, "first", string(v), "the first value stays")
+
+	ver, err := s.SchemaVersion(ctx)
+	require.NoError(t, err)
+	require.Positive(t, ver)
+}

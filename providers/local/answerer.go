@@ -1,0 +1,183 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+
+	"github.com/penny-dev/penny/providers"
+)
+
+// ChatModel is the id of the built-in extractive answerer.
+const ChatModel = "penny-local-extractive"
+
+// NoModelAnswer is what chat says when there are no documents to answer
+// from and no generative model is configured.
+const NoModelAnswer = "No generative model is configured, so penny can only answer questions from your documents. " +
+	"Upload a document and ask about it, or add a provider and restart penny: set OPENAI_API_KEY, ANTHROPIC_API_KEY, " +
+	"or CLOUDFLARE_ACCOUNT_ID with CLOUDFLARE_API_TOKEN, or run Ollama on localhost:11434."
+
+// NothingFoundAnswer is the answer when retrieval found no passage.
+const NothingFoundAnswer = "I could not find anything about that in your documents."
+
+const (
+	maxSentences       = 3
+	maxPerPassage      = 2
+	minSentenceLetters = 12
+)
+
+type sentence struct {
+	n, pos int // passage number, position in it
+	text   string
+	score  float64
+}
+
+// answer builds an extractive answer: the sentences of the passages that
+// share the most terms with the question, each followed by its [n].
+func answer(question string, passages []providers.Passage) string {
+	if len(passages) == 0 {
+		return NothingFoundAnswer
+	}
+	q := map[string]struct{}{}
+	for _, t := range Terms(question) {
+		q[t] = struct{}{}
+	}
+	var all []sentence
+	for rank, p := range passages {
+		for pos, s := range Sentences(p.Text) {
+			if letters(s) < minSentenceLetters {
+				continue
+			}
+			all = append(all, sentence{n: p.N, pos: pos, text: s, score: overlap(q, s) + 0.01/float64(rank+1)})
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].score > all[j].score })
+	var picked []sentence
+	perPassage := map[int]int{}
+	for _, s := range all {
+		if len(picked) == maxSentences || s.score < 0.1 {
+			break
+		}
+		if perPassage[s.n] == maxPerPassage {
+			continue
+		}
+		perPassage[s.n]++
+		picked = append(picked, s)
+	}
+	if len(picked) == 0 {
+		first := Sentences(passages[0].Text)
+		if len(first) == 0 {
+			return NothingFoundAnswer
+		}
+		return fmt.Sprintf("I found no passage that answers this directly. The closest is: %s [%d]", first[0], passages[0].N)
+	}
+	// Read in document order: by passage, then position.
+	sort.SliceStable(picked, func(i, j int) bool {
+		if picked[i].n != picked[j].n {
+			return picked[i].n < picked[j].n
+		}
+		return picked[i].pos < picked[j].pos
+	})
+	parts := make([]string, len(picked))
+	for i, s := range picked {
+		parts[i] = fmt.Sprintf("%s [%d]", s.text, s.n)
+	}
+	return strings.Join(parts, " ")
+}
+
+// overlap is the share of question terms the sentence contains.
+func overlap(q map[string]struct{}, s string) float64 {
+	if len(q) == 0 {
+		return 0
+	}
+	seen := map[string]struct{}{}
+	for _, t := range Terms(s) {
+		if _, ok := q[t]; ok {
+			seen[t] = struct{}{}
+		}
+	}
+	return float64(len(seen)) / float64(len(q))
+}
+
+func letters(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// Sentences splits text into sentences: at ., ! or ? followed by a space,
+// and at line breaks (Markdown lists and headings are lines). Markdown
+// markers at the start of a line are dropped.
+func Sentences(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "#>*-+|` "))
+		start := 0
+		for i := 0; i < len(line); i++ {
+			c := line[i]
+			if (c == '.' || c == '!' || c == '?') && (i+1 == len(line) || line[i+1] == ' ') {
+				if s := strings.TrimSpace(line[start : i+1]); s != "" {
+					out = append(out, s)
+				}
+				start = i + 1
+			}
+		}
+		if s := strings.TrimSpace(line[start:]); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func lastUserMessage(msgs []providers.Message) string {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == "user" {
+			return msgs[i].Content
+		}
+	}
+	return ""
+}
+
+// Chat answers a document question extractively, or explains that no
+// generative model is configured.
+func (p *Provider) Chat(ctx context.Context, req providers.ChatRequest) (providers.ChatResponse, error) {
+	if err := ctx.Err(); err != nil {
+		return providers.ChatResponse{}, err
+	}
+	text := NoModelAnswer
+	if req.Retrieval {
+		text = answer(lastUserMessage(req.Messages), req.Passages)
+	}
+	in := 0
+	for _, m := range req.Messages {
+		in += providers.EstimateTokens(m.Content)
+	}
+	for _, ps := range req.Passages {
+		in += providers.EstimateTokens(ps.Text)
+	}
+	return providers.ChatResponse{Text: text, Usage: providers.Usage{InputTokens: in, OutputTokens: providers.EstimateTokens(text)}}, nil
+}
+
+// ChatStream delivers the same answer word by word.
+func (p *Provider) ChatStream(ctx context.Context, req providers.ChatRequest, onDelta func(string) error) (providers.ChatResponse, error) {
+	resp, err := p.Chat(ctx, req)
+	if err != nil {
+		return resp, err
+	}
+	words := strings.SplitAfter(resp.Text, " ")
+	for _, w := range words {
+		if err := ctx.Err(); err != nil {
+			return providers.ChatResponse{}, err
+		}
+		if err := onDelta(w); err != nil {
+			return providers.ChatResponse{}, err
+		}
+	}
+	return resp, nil
+}

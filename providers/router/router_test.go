@@ -1,0 +1,166 @@
+package router_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/penny-dev/penny/providers"
+	"github.com/penny-dev/penny/providers/catalog"
+	"github.com/penny-dev/penny/providers/local"
+	"github.com/penny-dev/penny/providers/router"
+	"github.com/penny-dev/penny/storage"
+)
+
+type memLedger struct {
+	mu      sync.Mutex
+	entries []storage.LedgerEntry
+	fail    error
+}
+
+func (l *memLedger) AppendLedger(_ context.Context, e storage.LedgerEntry) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fail != nil {
+		return l.fail
+	}
+	l.entries = append(l.entries, e)
+	return nil
+}
+
+// scripted is a chat model that fails with err, or streams "a b" and then
+// fails with midErr.
+type scripted struct {
+	err, midErr error
+	calls       int
+}
+
+func (s *scripted) Chat(ctx context.Context, req providers.ChatRequest) (providers.ChatResponse, error) {
+	s.calls++
+	if s.err != nil {
+		return providers.ChatResponse{}, s.err
+	}
+	return providers.ChatResponse{Text: "paid answer", Usage: providers.Usage{InputTokens: 1000, OutputTokens: 1000}}, nil
+}
+
+func (s *scripted) ChatStream(ctx context.Context, req providers.ChatRequest, on func(string) error) (providers.ChatResponse, error) {
+	if s.midErr != nil {
+		s.calls++
+		_ = on("a ")
+		return providers.ChatResponse{}, s.midErr
+	}
+	resp, err := s.Chat(ctx, req)
+	if err == nil {
+		err = on(resp.Text)
+	}
+	return resp, err
+}
+
+func newRouter(t *testing.T, l *memLedger, chat ...router.ChatCandidate) *router.Router {
+	r, err := router.New(router.Config{
+		Catalog:   catalog.Default(),
+		Chat:      chat,
+		Embedders: map[string][]router.EmbedHost{local.EmbedModel: {{Provider: local.Name, Client: local.New()}}},
+		Ledger:    l,
+	})
+	require.NoError(t, err)
+	return r
+}
+
+var localCand = router.ChatCandidate{Provider: local.Name, Model: local.ChatModel, Client: local.New()}
+
+func TestChatBooksCostAndBaseline(t *testing.T) {
+	l := &memLedger{}
+	paid := &scripted{}
+	r := newRouter(t, l, router.ChatCandidate{Provider: "openai", Model: "gpt-4o", Client: paid}, localCand)
+	res, err := r.Chat(context.Background(), router.Call{UserID: "u", Service: storage.ServiceChat, RequestID: "rq"}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "openai", res.Provider)
+	require.Equal(t, int64(12500), res.CostMicros, "1k in × $2.50/M + 1k out × $10/M")
+	require.Equal(t, int64(750), res.BaselineMicros, "same tokens on gpt-4o-mini")
+	require.Len(t, l.entries, 1)
+	e := l.entries[0]
+	require.Equal(t, storage.OutcomeOK, e.Outcome)
+	require.Equal(t, "u", e.UserID)
+	require.Equal(t, "rq", e.RequestID)
+	require.Equal(t, int64(12500), e.CostMicros)
+	require.Equal(t, "gpt-4o-mini", e.BaselineModel)
+	require.Equal(t, "large", e.Tier)
+}
+
+func TestFailoverBooksEveryAttempt(t *testing.T) {
+	l := &memLedger{}
+	down := &scripted{err: &providers.Error{Provider: "openai", Kind: providers.KindUnavailable, Err: errors.New("503")}}
+	r := newRouter(t, l, router.ChatCandidate{Provider: "openai", Model: "gpt-4o", Client: down}, localCand)
+	res, err := r.Chat(context.Background(), router.Call{Service: storage.ServiceRAG}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, local.Name, res.Provider)
+	require.Contains(t, res.Reasons[len(res.Reasons)-1], "openai/gpt-4o failed (unavailable)")
+	require.Len(t, l.entries, 2)
+	require.Equal(t, storage.OutcomeError, l.entries[0].Outcome)
+	require.Equal(t, "unavailable", l.entries[0].Error)
+	require.Equal(t, storage.OutcomeOK, l.entries[1].Outcome)
+}
+
+func TestBadRequestDoesNotFailOver(t *testing.T) {
+	l := &memLedger{}
+	bad := &scripted{err: &providers.Error{Kind: providers.KindBadRequest, Err: errors.New("400")}}
+	r := newRouter(t, l, router.ChatCandidate{Provider: "openai", Model: "gpt-4o", Client: bad}, localCand)
+	_, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+	require.Error(t, err)
+	require.Len(t, l.entries, 1)
+}
+
+func TestNoFailoverAfterFirstStreamedToken(t *testing.T) {
+	l := &memLedger{}
+	cut := &scripted{midErr: &providers.Error{Kind: providers.KindUnavailable, Err: errors.New("stream cut")}}
+	r := newRouter(t, l, router.ChatCandidate{Provider: "openai", Model: "gpt-4o", Client: cut}, localCand)
+	var got string
+	_, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, func(s string) error { got += s; return nil })
+	require.ErrorContains(t, err, "stream cut")
+	require.Equal(t, "a ", got, "the local candidate did not append a second answer")
+	require.Len(t, l.entries, 1)
+}
+
+func TestProviderOverride(t *testing.T) {
+	l := &memLedger{}
+	paid := &scripted{}
+	r := newRouter(t, l, router.ChatCandidate{Provider: "openai", Model: "gpt-4o", Client: paid}, localCand)
+	res, err := r.Chat(context.Background(), router.Call{Provider: "local"}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, local.Name, res.Provider)
+	require.Zero(t, paid.calls)
+	_, err = r.Chat(context.Background(), router.Call{Provider: "anthropic"}, providers.ChatRequest{}, nil)
+	require.ErrorIs(t, err, router.ErrUnknownProvider)
+}
+
+func TestUnpricedCandidateRefused(t *testing.T) {
+	_, err := router.New(router.Config{Catalog: catalog.Default(), Ledger: &memLedger{},
+		Chat: []router.ChatCandidate{{Provider: "openai", Model: "gpt-unknown", Client: &scripted{}}}})
+	require.ErrorIs(t, err, catalog.ErrUnknownModel)
+}
+
+func TestEmbedBooksBaseline(t *testing.T) {
+	l := &memLedger{}
+	r := newRouter(t, l, localCand)
+	res, err := r.Embed(context.Background(), router.Call{Service: storage.ServiceIngest}, local.EmbedModel, []string{"hello world", "x"})
+	require.NoError(t, err)
+	require.Len(t, res.Vectors, 2)
+	require.Zero(t, res.CostMicros)
+	require.Len(t, l.entries, 1)
+	require.Equal(t, "text-embedding-3-small", l.entries[0].BaselineModel)
+	require.Equal(t, "embedding", l.entries[0].Kind)
+
+	_, err = r.Embed(context.Background(), router.Call{}, "other-model", []string{"x"})
+	require.ErrorIs(t, err, router.ErrNoCandidate)
+}
+
+func TestLedgerFailureFailsTheCall(t *testing.T) {
+	l := &memLedger{fail: errors.New("disk full")}
+	r := newRouter(t, l, localCand)
+	_, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+	require.ErrorContains(t, err, "disk full")
+}

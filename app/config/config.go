@@ -1,0 +1,253 @@
+// Package config is penny's typed configuration. Every setting has a flag,
+// a PENNY_* environment variable (a secret may instead be read from the
+// file named by the variable with _FILE appended) and a default; flags win
+// over the environment, which wins over defaults. docs/configuration.md
+// lists the same table and a test keeps the two in step.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of one penny process.
+type Config struct {
+	// Addr is the listen address. Default ":8080".
+	Addr string
+	// DataDir holds the store, the indexes and uploaded files. Default "./data".
+	DataDir string
+	// Registration is "open", "invite" or "closed"; empty means "invite"
+	// once the first user exists (the first user may always register and
+	// becomes admin).
+	Registration string
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string
+	// LogFormat is text or json. Default text.
+	LogFormat string
+	// MaxBodyBytes caps a JSON request body. Default 1 MiB.
+	MaxBodyBytes int64
+	// MaxFileBytes caps one uploaded file. Default 10 MiB.
+	MaxFileBytes int64
+	// MaxUploadBytes caps one upload request (all files). Default 50 MiB.
+	MaxUploadBytes int64
+	// ChunkTokens is the target chunk size in tokens. Default 200.
+	ChunkTokens int
+	// ChunkOverlap is how many tokens neighbouring chunks share. Default 40.
+	ChunkOverlap int
+	// RAGMaxChunks is how many passages an answer uses unless asked. Default 5.
+	RAGMaxChunks int
+	// AccessTokenTTL is the lifetime of a JWT access token. Default 15m.
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the lifetime of a refresh token. Default 720h.
+	RefreshTokenTTL time.Duration
+	// CookieSecure is auto (Secure when the request came over HTTPS),
+	// true or false. Default auto.
+	CookieSecure string
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed when
+	// finding the client IP (rate limits, logs). Default none.
+	TrustedProxies []netip.Prefix
+	// LoginMaxFailures is how many failed logins per account are free
+	// before each next try must wait twice as long. Default 5.
+	LoginMaxFailures int
+	// ShutdownTimeout bounds the drain of in-flight requests. Default 30s.
+	ShutdownTimeout time.Duration
+	// PasswordMemoryKiB, PasswordTime and PasswordThreads are the argon2id
+	// cost. Defaults 19456 KiB, 2, 1 (OWASP).
+	PasswordMemoryKiB uint32
+	PasswordTime      uint32
+	PasswordThreads   uint8
+}
+
+// Setting describes one configuration value.
+type Setting struct {
+	Flag, Env, Default, Help string
+	set                      func(*Config, string) error
+}
+
+// Settings is the table of every setting, in documentation order.
+var Settings = []Setting{
+	{"addr", "PENNY_ADDR", ":8080", "listen address", func(c *Config, v string) error { c.Addr = v; return nil }},
+	{"data-dir", "PENNY_DATA_DIR", "./data", "directory for the store, indexes and uploaded files", func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{"registration", "PENNY_REGISTRATION", "", "open, invite or closed (empty: invite once the first user exists)", func(c *Config, v string) error {
+		switch v {
+		case "", "open", "invite", "closed":
+			c.Registration = v
+			return nil
+		}
+		return fmt.Errorf("must be open, invite or closed")
+	}},
+	{"log-level", "PENNY_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
+		switch v {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = v
+			return nil
+		}
+		return fmt.Errorf("must be debug, info, warn or error")
+	}},
+	{"log-format", "PENNY_LOG_FORMAT", "text", "text or json", func(c *Config, v string) error {
+		if v != "text" && v != "json" {
+			return fmt.Errorf("must be text or json")
+		}
+		c.LogFormat = v
+		return nil
+	}},
+	{"max-body-bytes", "PENNY_MAX_BODY_BYTES", "1048576", "largest JSON request body, bytes", intSetter(func(c *Config, n int64) { c.MaxBodyBytes = n })},
+	{"max-file-bytes", "PENNY_MAX_FILE_BYTES", "10485760", "largest uploaded file, bytes", intSetter(func(c *Config, n int64) { c.MaxFileBytes = n })},
+	{"max-upload-bytes", "PENNY_MAX_UPLOAD_BYTES", "52428800", "largest upload request (all files), bytes", intSetter(func(c *Config, n int64) { c.MaxUploadBytes = n })},
+	{"chunk-tokens", "PENNY_CHUNK_TOKENS", "200", "target chunk size, tokens", intSetter(func(c *Config, n int64) { c.ChunkTokens = int(n) })},
+	{"chunk-overlap", "PENNY_CHUNK_OVERLAP", "40", "tokens shared by neighbouring chunks", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("must be a whole number ≥ 0")
+		}
+		c.ChunkOverlap = n
+		return nil
+	}},
+	{"rag-max-chunks", "PENNY_RAG_MAX_CHUNKS", "5", "passages per answer unless the request asks (1-20)", intSetter(func(c *Config, n int64) { c.RAGMaxChunks = int(n) })},
+	{"access-token-ttl", "PENNY_ACCESS_TOKEN_TTL", "15m", "lifetime of an access token", durationSetter(func(c *Config, d time.Duration) { c.AccessTokenTTL = d })},
+	{"refresh-token-ttl", "PENNY_REFRESH_TOKEN_TTL", "720h", "lifetime of a refresh token", durationSetter(func(c *Config, d time.Duration) { c.RefreshTokenTTL = d })},
+	{"cookie-secure", "PENNY_COOKIE_SECURE", "auto", "auto (Secure over HTTPS), true or false", func(c *Config, v string) error {
+		if v != "auto" && v != "true" && v != "false" {
+			return fmt.Errorf("must be auto, true or false")
+		}
+		c.CookieSecure = v
+		return nil
+	}},
+	{"trusted-proxies", "PENNY_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return fmt.Errorf("bad CIDR %q", s)
+			}
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+		return nil
+	}},
+	{"login-max-failures", "PENNY_LOGIN_MAX_FAILURES", "5", "failed logins per account before the wait doubles per try", intSetter(func(c *Config, n int64) { c.LoginMaxFailures = int(n) })},
+	{"shutdown-timeout", "PENNY_SHUTDOWN_TIMEOUT", "30s", "how long shutdown waits for requests to finish", durationSetter(func(c *Config, d time.Duration) { c.ShutdownTimeout = d })},
+	{"password-memory-kib", "PENNY_PASSWORD_MEMORY_KIB", "19456", "argon2id memory per password hash, KiB", intSetter(func(c *Config, n int64) { c.PasswordMemoryKiB = uint32(n) })},
+	{"password-time", "PENNY_PASSWORD_TIME", "2", "argon2id passes", intSetter(func(c *Config, n int64) { c.PasswordTime = uint32(n) })},
+	{"password-threads", "PENNY_PASSWORD_THREADS", "1", "argon2id lanes", intSetter(func(c *Config, n int64) { c.PasswordThreads = uint8(min(n, 255)) })},
+}
+
+func intSetter(set func(*Config, int64)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("must be a whole number > 0")
+		}
+		set(c, n)
+		return nil
+	}
+}
+
+func durationSetter(set func(*Config, time.Duration)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("must be a positive duration such as 15m")
+		}
+		set(c, d)
+		return nil
+	}
+}
+
+// Default returns the configuration with every default applied.
+func Default() Config {
+	var c Config
+	for _, s := range Settings {
+		if err := s.set(&c, s.Default); err != nil && s.Default != "" {
+			panic("config: bad default for " + s.Env)
+		}
+	}
+	return c
+}
+
+// Load builds the configuration from defaults, then the environment (as
+// read by getenv), then the flags in args, and validates it. Unknown flags
+// and bad values are errors that name the setting.
+func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
+	c := Default()
+	for _, s := range Settings {
+		v, err := lookupEnv(s.Env, getenv)
+		if err != nil {
+			return c, err
+		}
+		if v == "" {
+			continue
+		}
+		if err := s.set(&c, v); err != nil {
+			return c, fmt.Errorf("config: %s=%q: %w", s.Env, v, err)
+		}
+	}
+	for _, s := range Settings {
+		fs.Func(s.Flag, s.Help+" (env "+s.Env+", default "+quoteDefault(s.Default)+")", func(v string) error {
+			return s.set(&c, v)
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	return c, c.validate()
+}
+
+// lookupEnv reads NAME, or the contents of the file named by NAME_FILE
+// (trailing newline removed); setting both is an error.
+func lookupEnv(name string, getenv func(string) string) (string, error) {
+	v, file := getenv(name), getenv(name+"_FILE")
+	if file == "" {
+		return v, nil
+	}
+	if v != "" {
+		return "", fmt.Errorf("config: set %s or %s_FILE, not both", name, name)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("config: %s_FILE: %w", name, err)
+	}
+	return strings.TrimRight(string(raw), "\r\n"), nil
+}
+
+func quoteDefault(d string) string {
+	if d == "" {
+		return "none"
+	}
+	return d
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.MaxFileBytes > c.MaxUploadBytes {
+		errs = append(errs, fmt.Errorf("config: PENNY_MAX_FILE_BYTES (%d) exceeds PENNY_MAX_UPLOAD_BYTES (%d)", c.MaxFileBytes, c.MaxUploadBytes))
+	}
+	if c.ChunkOverlap >= c.ChunkTokens {
+		errs = append(errs, fmt.Errorf("config: PENNY_CHUNK_OVERLAP (%d) must be smaller than PENNY_CHUNK_TOKENS (%d)", c.ChunkOverlap, c.ChunkTokens))
+	}
+	if c.RAGMaxChunks > 20 {
+		errs = append(errs, fmt.Errorf("config: PENNY_RAG_MAX_CHUNKS must be at most 20"))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, fmt.Errorf("config: PENNY_DATA_DIR must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// StorePath is the bbolt file inside the data dir.
+func (c Config) StorePath() string { return filepath.Join(c.DataDir, "penny.db") }
+
+// FilesDir holds uploaded originals.
+func (c Config) FilesDir() string { return filepath.Join(c.DataDir, "files") }
+
+// KeywordIndexPath is the bleve index directory.
+func (c Config) KeywordIndexPath() string { return filepath.Join(c.DataDir, "index", "keyword.bleve") }

@@ -55,6 +55,9 @@ func Forbidden(format string, args ...any) *Error {
 	return New(http.StatusForbidden, "forbidden", format, args...)
 }
 
+// Wrap records the cause (for logs) and returns e.
+func (e *Error) Wrap(err error) *Error { e.Err = err; return e }
+
 // As returns the *Error in err's chain.
 func As(err error) (*Error, bool) {
 	var e *Error

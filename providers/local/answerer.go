@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"unicode"
@@ -23,6 +24,10 @@ const NoModelAnswer = "No generative model is configured, so penny can only answ
 const NothingFoundAnswer = "I could not find anything about that in your documents."
 
 const (
+	// minScore is the least share of the question's weight a sentence
+	// must cover; keepRatio keeps sentences within this share of the best.
+	minScore           = 0.35
+	keepRatio          = 0.75
 	maxSentences       = 3
 	maxPerPassage      = 2
 	minSentenceLetters = 12
@@ -31,33 +36,59 @@ const (
 type sentence struct {
 	n, pos int // passage number, position in it
 	text   string
+	terms  map[string]struct{}
 	score  float64
 }
 
 // answer builds an extractive answer: the sentences of the passages that
-// share the most terms with the question, each followed by its [n].
+// best cover the question's terms, each followed by its [n]. A term counts
+// by how rare it is among the candidate sentences (a word every sentence
+// shares, such as the document's subject, says little), and only sentences
+// scoring close to the best one are kept.
 func answer(question string, passages []providers.Passage) string {
 	if len(passages) == 0 {
 		return NothingFoundAnswer
 	}
-	q := map[string]struct{}{}
-	for _, t := range Terms(question) {
-		q[t] = struct{}{}
-	}
 	var all []sentence
-	for rank, p := range passages {
+	df := map[string]int{}
+	for _, p := range passages {
 		for pos, s := range Sentences(p.Text) {
 			if letters(s) < minSentenceLetters {
 				continue
 			}
-			all = append(all, sentence{n: p.N, pos: pos, text: s, score: overlap(q, s) + 0.01/float64(rank+1)})
+			terms := map[string]struct{}{}
+			for _, t := range Terms(s) {
+				terms[t] = struct{}{}
+			}
+			for t := range terms {
+				df[t]++
+			}
+			all = append(all, sentence{n: p.N, pos: pos, text: s, terms: terms})
 		}
+	}
+	weight := map[string]float64{}
+	var total float64
+	for _, t := range Terms(question) {
+		if _, dup := weight[t]; dup {
+			continue
+		}
+		weight[t] = math.Log(1 + float64(len(all)+1)/float64(df[t]+1))
+		total += weight[t]
+	}
+	best := 0.0
+	for i := range all {
+		for t, w := range weight {
+			if _, ok := all[i].terms[t]; ok {
+				all[i].score += w / total
+			}
+		}
+		best = max(best, all[i].score)
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].score > all[j].score })
 	var picked []sentence
 	perPassage := map[int]int{}
 	for _, s := range all {
-		if len(picked) == maxSentences || s.score < 0.1 {
+		if len(picked) == maxSentences || s.score < minScore || s.score < keepRatio*best {
 			break
 		}
 		if perPassage[s.n] == maxPerPassage {
@@ -67,11 +98,16 @@ func answer(question string, passages []providers.Passage) string {
 		picked = append(picked, s)
 	}
 	if len(picked) == 0 {
-		first := Sentences(passages[0].Text)
-		if len(first) == 0 {
+		closest := ""
+		for _, s := range Sentences(passages[0].Text) {
+			if closest == "" || letters(closest) < minSentenceLetters {
+				closest = s
+			}
+		}
+		if closest == "" {
 			return NothingFoundAnswer
 		}
-		return fmt.Sprintf("I found no passage that answers this directly. The closest is: %s [%d]", first[0], passages[0].N)
+		return fmt.Sprintf("I found no passage that answers this directly. The closest is: %s [%d]", closest, passages[0].N)
 	}
 	// Read in document order: by passage, then position.
 	sort.SliceStable(picked, func(i, j int) bool {
@@ -85,20 +121,6 @@ func answer(question string, passages []providers.Passage) string {
 		parts[i] = fmt.Sprintf("%s [%d]", s.text, s.n)
 	}
 	return strings.Join(parts, " ")
-}
-
-// overlap is the share of question terms the sentence contains.
-func overlap(q map[string]struct{}, s string) float64 {
-	if len(q) == 0 {
-		return 0
-	}
-	seen := map[string]struct{}{}
-	for _, t := range Terms(s) {
-		if _, ok := q[t]; ok {
-			seen[t] = struct{}{}
-		}
-	}
-	return float64(len(seen)) / float64(len(q))
 }
 
 func letters(s string) int {

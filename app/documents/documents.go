@@ -1,0 +1,323 @@
+// Package documents is uploading, listing and deleting a user's documents.
+// An upload is validated whole before anything is written; then the text
+// is chunked, embedded through the router, the original text is written to
+// the data dir (fsync), documents and chunks are committed in one store
+// transaction, and the chunks are added to the search indexes. Only then
+// does the upload return.
+package documents
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/penny-dev/penny/app/apperr"
+	"github.com/penny-dev/penny/app/retrieval"
+	"github.com/penny-dev/penny/providers/router"
+	"github.com/penny-dev/penny/storage"
+)
+
+// Store is what documents needs from storage.
+type Store interface {
+	CreateDocuments(ctx context.Context, docs []storage.Document, chunks []storage.Chunk) error
+	DocumentByID(ctx context.Context, ownerID, id string) (storage.Document, error)
+	ListDocuments(ctx context.Context, ownerID string) ([]storage.Document, error)
+	DeleteDocument(ctx context.Context, ownerID, id string) ([]string, error)
+	ChunkByID(ctx context.Context, ownerID, documentID, chunkID string) (storage.Chunk, error)
+}
+
+// Embedder embeds through the router.
+type Embedder interface {
+	Embed(ctx context.Context, call router.Call, model string, texts []string) (router.EmbedResult, error)
+}
+
+// Index keeps the search indexes in step.
+type Index interface {
+	Add(ctx context.Context, chunks []storage.Chunk) error
+	Remove(ctx context.Context, ids []string) error
+}
+
+// Options configure the Service.
+type Options struct {
+	// FilesDir holds the text of every document, one file per id.
+	FilesDir string
+	// MaxFileBytes caps one file.
+	MaxFileBytes int64
+	Chunker      Chunker
+	// EmbedModel is the model of the search index.
+	EmbedModel string
+	// EmbedBatch is how many chunks go into one embedding call. Default 64.
+	EmbedBatch int
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+// Service is the documents capability. Safe for concurrent use.
+type Service struct {
+	store Store
+	embed Embedder
+	index Index
+	opts  Options
+}
+
+// New returns the service.
+func New(store Store, embed Embedder, index Index, opts Options) *Service {
+	if opts.EmbedBatch == 0 {
+		opts.EmbedBatch = 64
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, embed: embed, index: index, opts: opts}
+}
+
+// File is one uploaded file.
+type File struct {
+	Name string
+	Data []byte
+}
+
+// Supported extensions and how they are read.
+var formats = map[string]string{".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown"}
+
+type parsed struct {
+	doc   storage.Document
+	text  string
+	spans []Span
+}
+
+// Upload stores the user's files as documents, all or none.
+func (s *Service) Upload(ctx context.Context, userID, requestID string, files []File) ([]storage.Document, error) {
+	if len(files) == 0 {
+		return nil, apperr.Invalid("no file: send one or more files in the multipart field \"file\"")
+	}
+	now := s.opts.Now().UTC()
+	docs := make([]parsed, 0, len(files))
+	for _, f := range files {
+		p, err := s.parse(f, userID, now)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, p)
+	}
+
+	var chunks []storage.Chunk
+	for i := range docs {
+		for n, sp := range docs[i].spans {
+			chunks = append(chunks, storage.Chunk{ID: storage.NewID(), DocumentID: docs[i].doc.ID, OwnerID: userID, Ordinal: n,
+				Heading: sp.Heading, Text: sp.Text, Start: sp.Start, End: sp.End, Tokens: sp.Tokens, EmbedModel: s.opts.EmbedModel})
+		}
+		docs[i].doc.Chunks = len(docs[i].spans)
+	}
+	if err := s.embedChunks(ctx, userID, requestID, chunks); err != nil {
+		return nil, err
+	}
+
+	out := make([]storage.Document, len(docs))
+	var written []string
+	for i, d := range docs {
+		path := filepath.Join(s.opts.FilesDir, d.doc.ID)
+		if err := writeFileSync(path, []byte(d.text)); err != nil {
+			removeAll(written)
+			return nil, fmt.Errorf("documents: write %s: %w", d.doc.Filename, err)
+		}
+		written = append(written, path)
+		out[i] = d.doc
+	}
+	if err := s.store.CreateDocuments(ctx, out, chunks); err != nil {
+		removeAll(written)
+		return nil, err
+	}
+	if err := s.index.Add(ctx, chunks); err != nil {
+		// The store has them: the indexes are rebuilt from it at the next
+		// start. The answer to this upload is still true.
+		s.opts.Logger.Error("index new chunks", slog.Any("error", err))
+	}
+	for _, d := range out {
+		s.opts.Logger.Info("document stored", slog.String("document", d.ID), slog.String("user", userID), slog.Int("chunks", d.Chunks))
+	}
+	return out, nil
+}
+
+func (s *Service) parse(f File, userID string, now time.Time) (parsed, error) {
+	name := cleanName(f.Name)
+	ext := strings.ToLower(filepath.Ext(name))
+	contentType, ok := formats[ext]
+	if !ok {
+		return parsed{}, apperr.New(http.StatusUnsupportedMediaType, "unsupported_file_type",
+			"%s: only .txt and .md files are supported", name)
+	}
+	if int64(len(f.Data)) > s.opts.MaxFileBytes {
+		return parsed{}, apperr.New(http.StatusRequestEntityTooLarge, "file_too_large", "%s is larger than %d bytes", name, s.opts.MaxFileBytes)
+	}
+	data := bytes.TrimPrefix(f.Data, []byte("\xef\xbb\xbf"))
+	if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
+		return parsed{}, apperr.New(http.StatusUnsupportedMediaType, "unsupported_file_type", "%s is not UTF-8 text", name)
+	}
+	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	if strings.TrimSpace(text) == "" {
+		return parsed{}, apperr.New(http.StatusBadRequest, "empty_file", "%s is empty", name)
+	}
+	markdown := contentType == "text/markdown"
+	spans := s.opts.Chunker.Split(text, markdown)
+	sum := sha256.Sum256([]byte(text))
+	return parsed{
+		doc: storage.Document{ID: storage.NewID(), OwnerID: userID, Title: title(name, text, markdown), Filename: name,
+			ContentType: contentType, Size: int64(len(text)), SHA256: hex.EncodeToString(sum[:]), Status: storage.DocumentReady,
+			EmbedModel: s.opts.EmbedModel, CreatedAt: now, UpdatedAt: now},
+		text: text, spans: spans,
+	}, nil
+}
+
+func (s *Service) embedChunks(ctx context.Context, userID, requestID string, chunks []storage.Chunk) error {
+	call := router.Call{UserID: userID, Service: storage.ServiceIngest, RequestID: requestID}
+	for start := 0; start < len(chunks); start += s.opts.EmbedBatch {
+		batch := chunks[start:min(start+s.opts.EmbedBatch, len(chunks))]
+		texts := make([]string, len(batch))
+		for i, c := range batch {
+			texts[i] = retrieval.EmbedText(c)
+		}
+		res, err := s.embed.Embed(ctx, call, s.opts.EmbedModel, texts)
+		if err != nil {
+			return apperr.New(http.StatusServiceUnavailable, "embedding_unavailable",
+				"the embedding model %s is unavailable; nothing was stored, try again later", s.opts.EmbedModel).Wrap(err)
+		}
+		for i := range batch {
+			batch[i].Vector = res.Vectors[i]
+		}
+	}
+	return nil
+}
+
+// cleanName keeps the base name of an uploaded file, without directories
+// (either slash), control characters or leading dots, at most 200 bytes.
+func cleanName(name string) string {
+	name = strings.ReplaceAll(name, "\\", "/")
+	name = filepath.Base("/" + name)
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimLeft(strings.TrimSpace(name), ".")
+	if len(name) > 200 {
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut]
+	}
+	if name == "" || name == "/" {
+		return "untitled"
+	}
+	return name
+}
+
+// title is a Markdown document's first heading, else the file name
+// without its extension.
+func title(name, text string, markdown bool) string {
+	if markdown {
+		for _, line := range strings.SplitN(text, "\n", 50) {
+			if _, t, ok := atxHeading(line); ok {
+				return t
+			}
+		}
+	}
+	return strings.TrimSuffix(name, filepath.Ext(name))
+}
+
+// writeFileSync writes data durably: temp file, fsync, rename, fsync dir.
+func writeFileSync(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".upload-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func removeAll(paths []string) {
+	for _, p := range paths {
+		_ = os.Remove(p)
+	}
+}
+
+// List returns the user's documents, newest first.
+func (s *Service) List(ctx context.Context, userID string) ([]storage.Document, error) {
+	return s.store.ListDocuments(ctx, userID)
+}
+
+// Get returns one of the user's documents.
+func (s *Service) Get(ctx context.Context, userID, id string) (storage.Document, error) {
+	d, err := s.store.DocumentByID(ctx, userID, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return d, apperr.NotFound("document")
+	}
+	return d, err
+}
+
+// Chunk returns one chunk (the cited span) of the user's document.
+func (s *Service) Chunk(ctx context.Context, userID, documentID, chunkID string) (storage.Chunk, error) {
+	c, err := s.store.ChunkByID(ctx, userID, documentID, chunkID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return c, apperr.NotFound("chunk")
+	}
+	c.Vector = nil
+	return c, err
+}
+
+// Delete removes the user's document from the store, every index and the
+// data dir.
+func (s *Service) Delete(ctx context.Context, userID, id string) error {
+	ids, err := s.store.DeleteDocument(ctx, userID, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return apperr.NotFound("document")
+	} else if err != nil {
+		return err
+	}
+	if err := s.index.Remove(ctx, ids); err != nil {
+		s.opts.Logger.Error("remove chunks from index", slog.String("document", id), slog.Any("error", err))
+	}
+	if err := os.Remove(filepath.Join(s.opts.FilesDir, id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.opts.Logger.Warn("remove document file", slog.String("document", id), slog.Any("error", err))
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/penny-dev/penny/app/apperr"
+	"github.com/penny-dev/penny/app/documents"
+)
+
+func bindDocumentsAPI(g *echo.Group, h *handler) {
+	g.POST("/documents", h.uploadDocuments, requireAuth)
+	g.GET("/documents", h.listDocuments, requireAuth)
+	g.GET("/documents/:id", h.getDocument, requireAuth)
+	g.DELETE("/documents/:id", h.deleteDocument, requireAuth)
+	g.GET("/documents/:id/chunks/:chunkId", h.getChunk, requireAuth)
+}
+
+// uploadDocuments reads every "file" part of a multipart body (each at
+// most MaxFileBytes) and stores them all or none.
+func (h *handler) uploadDocuments(c echo.Context) error {
+	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if mt != "multipart/form-data" {
+		return apperr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "send multipart/form-data with one or more files in the field \"file\"")
+	}
+	mr, err := c.Request().MultipartReader()
+	if err != nil {
+		return apperr.Invalid("unreadable multipart body: %v", err)
+	}
+	limit := h.app.Config.MaxFileBytes
+	var files []documents.File
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return err
+			}
+			return apperr.Invalid("unreadable multipart body: %v", err)
+		}
+		if part.FormName() != "file" {
+			_ = part.Close()
+			continue
+		}
+		data, err := io.ReadAll(io.LimitReader(part, limit+1))
+		_ = part.Close()
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return err
+			}
+			return apperr.Invalid("unreadable file %q: %v", part.FileName(), err)
+		}
+		if int64(len(data)) > limit {
+			return apperr.New(http.StatusRequestEntityTooLarge, "file_too_large", "%s is larger than %d bytes", part.FileName(), limit)
+		}
+		files = append(files, documents.File{Name: part.FileName(), Data: data})
+	}
+	docs, err := h.app.Documents.Upload(c.Request().Context(), me(c).UserID, requestID(c), files)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"documents": docs})
+}
+
+func (h *handler) listDocuments(c echo.Context) error {
+	docs, err := h.app.Documents.List(c.Request().Context(), me(c).UserID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"documents": docs})
+}
+
+func (h *handler) getDocument(c echo.Context) error {
+	d, err := h.app.Documents.Get(c.Request().Context(), me(c).UserID, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
+}
+
+func (h *handler) deleteDocument(c echo.Context) error {
+	if err := h.app.Documents.Delete(c.Request().Context(), me(c).UserID, c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *handler) getChunk(c echo.Context) error {
+	ch, err := h.app.Documents.Chunk(c.Request().Context(), me(c).UserID, c.Param("id"), c.Param("chunkId"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, ch)
+}

@@ -1,0 +1,312 @@
+// Package rag answers questions from a user's documents: embed the
+// question, retrieve passages (hybrid, pre-filtered to what the user may
+// read and to the asked documents), have the router's model answer with
+// [n] citations, and check every citation against the passages given.
+package rag
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/penny-dev/penny/app/apperr"
+	"github.com/penny-dev/penny/app/retrieval"
+	"github.com/penny-dev/penny/providers"
+	"github.com/penny-dev/penny/providers/local"
+	"github.com/penny-dev/penny/providers/router"
+	"github.com/penny-dev/penny/storage"
+	"github.com/penny-dev/penny/vector"
+)
+
+// Store is what rag reads.
+type Store interface {
+	ListDocuments(ctx context.Context, ownerID string) ([]storage.Document, error)
+	ChunksByID(ctx context.Context, ids []string) ([]storage.Chunk, error)
+}
+
+// Router is how rag reaches models.
+type Router interface {
+	Chat(ctx context.Context, call router.Call, req providers.ChatRequest, onDelta func(string) error) (router.Result, error)
+	Embed(ctx context.Context, call router.Call, model string, texts []string) (router.EmbedResult, error)
+}
+
+// Searcher is the retrieval index.
+type Searcher interface {
+	Search(ctx context.Context, query []float32, text string, k int, f vector.Filter) ([]vector.Hit, string, error)
+}
+
+// Options configure the Service.
+type Options struct {
+	EmbedModel string
+	// MaxChunks is the default number of passages (1-20).
+	MaxChunks int
+	// MaxQuestionChars caps a question. Default 4000.
+	MaxQuestionChars int
+	Logger           *slog.Logger
+	Now              func() time.Time
+}
+
+// Service is the RAG capability. Safe for concurrent use.
+type Service struct {
+	store  Store
+	router Router
+	search Searcher
+	opts   Options
+}
+
+// New returns the service.
+func New(store Store, r Router, search Searcher, opts Options) *Service {
+	if opts.MaxQuestionChars == 0 {
+		opts.MaxQuestionChars = 4000
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, router: r, search: search, opts: opts}
+}
+
+// Query is one question.
+type Query struct {
+	UserID    string
+	RequestID string
+	// Service is the ledger service: rag or chat.
+	Service     string
+	Question    string
+	DocumentIDs []string
+	Provider    string
+	MaxChunks   int
+	// History is the conversation before the question (chat).
+	History []providers.Message
+}
+
+// Source is one passage given to the model.
+type Source struct {
+	storage.Citation
+	Text string `json:"text"`
+}
+
+// Cost is what an answer cost, in integer micro-dollars (USD mirrors them
+// for display).
+type Cost struct {
+	Micros         int64   `json:"micros"`
+	USD            float64 `json:"usd"`
+	BaselineMicros int64   `json:"baselineMicros"`
+	BaselineUSD    float64 `json:"baselineUsd"`
+}
+
+// NewCost builds a Cost from micro-dollars.
+func NewCost(micros, baseline int64) Cost {
+	return Cost{Micros: micros, USD: float64(micros) / 1e6, BaselineMicros: baseline, BaselineUSD: float64(baseline) / 1e6}
+}
+
+// Answer is the response of POST /api/rag/query.
+type Answer struct {
+	Answer    string             `json:"answer"`
+	Citations []storage.Citation `json:"citations"`
+	Sources   []Source           `json:"sources"`
+	Cost      Cost               `json:"cost"`
+	Provider  string             `json:"provider"`
+	Model     string             `json:"model"`
+	LatencyMs int64              `json:"latencyMs"`
+	Cached    bool               `json:"cached"`
+	Retrieval string             `json:"retrieval"`
+	Reasons   []string           `json:"reasons,omitempty"`
+}
+
+// Answer answers q. With onDelta the answer streams; the final text (with
+// any invalid citation removed) is in the returned Answer.
+func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) error) (Answer, error) {
+	start := s.opts.Now()
+	q.Question = strings.TrimSpace(q.Question)
+	if q.Question == "" {
+		return Answer{}, apperr.Invalid("question is required")
+	}
+	if utf8.RuneCountInString(q.Question) > s.opts.MaxQuestionChars {
+		return Answer{}, apperr.Invalid("question is longer than %d characters", s.opts.MaxQuestionChars)
+	}
+	k := q.MaxChunks
+	if k == 0 {
+		k = s.opts.MaxChunks
+	}
+	if k < 1 || k > 20 {
+		return Answer{}, apperr.Invalid("options.maxChunks must be between 1 and 20")
+	}
+	filter, titles, err := s.readable(ctx, q.UserID, q.DocumentIDs)
+	if err != nil {
+		return Answer{}, err
+	}
+	call := router.Call{UserID: q.UserID, Service: q.Service, RequestID: q.RequestID, Provider: q.Provider}
+
+	var cost, baseline int64
+	var qvec []float32
+	if !filter.Empty() {
+		emb, err := s.router.Embed(ctx, call, s.opts.EmbedModel, []string{q.Question})
+		if err != nil {
+			// Rule 1: no other model may stand in; answer from keywords.
+			s.opts.Logger.Warn("embedding unavailable; keyword retrieval only", slog.Any("error", err))
+		} else {
+			qvec = emb.Vectors[0]
+			cost, baseline = emb.CostMicros, emb.BaselineMicros
+		}
+	}
+	hits, mode, err := s.search.Search(ctx, qvec, q.Question, k, filter)
+	if err != nil {
+		return Answer{}, err
+	}
+	passages, sources, err := s.passages(ctx, hits, titles)
+	if err != nil {
+		return Answer{}, err
+	}
+
+	out := Answer{Sources: sources, Retrieval: mode, Citations: []storage.Citation{}}
+	if len(passages) == 0 {
+		// Nothing to answer from: no model call, no cost.
+		out.Answer = local.NothingFoundAnswer
+		if onDelta != nil {
+			if err := onDelta(out.Answer); err != nil {
+				return Answer{}, err
+			}
+		}
+	} else {
+		res, err := s.router.Chat(ctx, call, providers.ChatRequest{
+			Messages: prompt(q.History, q.Question, passages), Retrieval: true, Passages: passages,
+		}, onDelta)
+		if err != nil {
+			return Answer{}, modelError(err)
+		}
+		out.Answer, out.Citations = checkCitations(res.Text, sources)
+		out.Provider, out.Model, out.Reasons = res.Provider, res.Model, res.Reasons
+		cost += res.CostMicros
+		baseline += res.BaselineMicros
+	}
+	out.Cost = NewCost(cost, baseline)
+	out.LatencyMs = s.opts.Now().Sub(start).Milliseconds()
+	return out, nil
+}
+
+// readable returns the filter of documents the user may read — all their
+// ready documents, or the asked ones, each of which must be theirs — and
+// the documents' titles.
+func (s *Service) readable(ctx context.Context, userID string, asked []string) (vector.Filter, map[string]string, error) {
+	docs, err := s.store.ListDocuments(ctx, userID)
+	if err != nil {
+		return vector.Filter{}, nil, err
+	}
+	titles := map[string]string{}
+	for _, d := range docs {
+		if d.Status == storage.DocumentReady {
+			titles[d.ID] = d.Title
+		}
+	}
+	if len(asked) == 0 {
+		ids := make([]string, 0, len(titles))
+		for id := range titles {
+			ids = append(ids, id)
+		}
+		return vector.ForDocuments(ids...), titles, nil
+	}
+	for _, id := range asked {
+		if _, ok := titles[id]; !ok {
+			return vector.Filter{}, nil, apperr.New(http.StatusNotFound, "not_found", "document %q not found", id)
+		}
+	}
+	return vector.ForDocuments(asked...), titles, nil
+}
+
+func (s *Service) passages(ctx context.Context, hits []vector.Hit, titles map[string]string) ([]providers.Passage, []Source, error) {
+	ids := make([]string, len(hits))
+	score := map[string]float64{}
+	for i, h := range hits {
+		ids[i] = h.ID
+		score[h.ID] = h.Score
+	}
+	chunks, err := s.store.ChunksByID(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	passages := make([]providers.Passage, 0, len(chunks))
+	sources := make([]Source, 0, len(chunks))
+	for _, c := range chunks {
+		title, ok := titles[c.DocumentID]
+		if !ok {
+			continue // deleted or not readable since the index was searched
+		}
+		n := len(passages) + 1
+		passages = append(passages, providers.Passage{N: n, Title: title, Text: c.Text})
+		sources = append(sources, Source{Citation: storage.Citation{N: n, DocumentID: c.DocumentID, Title: title, ChunkID: c.ID,
+			Start: c.Start, End: c.End, Page: c.Page, Score: score[c.ID]}, Text: c.Text})
+	}
+	return passages, sources, nil
+}
+
+const systemPrompt = `You answer questions using only the numbered passages below from the user's documents.
+Cite every statement with the number of the passage it comes from, in square brackets, like [1] or [2][3].
+If the passages do not contain the answer, say that the documents do not say.
+
+`
+
+// prompt renders the passages for generative models.
+func prompt(history []providers.Message, question string, passages []providers.Passage) []providers.Message {
+	var b strings.Builder
+	b.WriteString(systemPrompt)
+	for _, p := range passages {
+		fmt.Fprintf(&b, "[%d] (%s)\n%s\n\n", p.N, p.Title, p.Text)
+	}
+	msgs := []providers.Message{{Role: "system", Content: b.String()}}
+	msgs = append(msgs, history...)
+	return append(msgs, providers.Message{Role: "user", Content: question})
+}
+
+var citationRE = regexp.MustCompile(`\[(\d{1,3})\]`)
+
+// checkCitations keeps every [n] that names a passage given to the model,
+// removes the others from the text, and returns the cited passages in
+// order of first mention.
+func checkCitations(text string, sources []Source) (string, []storage.Citation) {
+	cited := []storage.Citation{}
+	seen := map[int]bool{}
+	clean := citationRE.ReplaceAllStringFunc(text, func(m string) string {
+		n, _ := strconv.Atoi(m[1 : len(m)-1])
+		if n < 1 || n > len(sources) {
+			return ""
+		}
+		if !seen[n] {
+			seen[n] = true
+			cited = append(cited, sources[n-1].Citation)
+		}
+		return m
+	})
+	return strings.TrimSpace(clean), cited
+}
+
+// modelError turns routing failures into clear API errors.
+func modelError(err error) error {
+	switch {
+	case errors.Is(err, router.ErrUnknownProvider):
+		return apperr.New(http.StatusBadRequest, "unknown_provider", "%s", err.Error())
+	case errors.Is(err, router.ErrNoCandidate):
+		return apperr.New(http.StatusServiceUnavailable, "no_model", "%s", err.Error())
+	}
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return apperr.New(http.StatusBadGateway, "provider_error", "every model that could answer failed; try again").Wrap(err)
+}
+
+// ModelError is modelError for other capabilities that call the router.
+func ModelError(err error) error { return modelError(err) }
+
+var _ Searcher = (*retrieval.Indexes)(nil)

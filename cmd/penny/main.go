@@ -1,0 +1,130 @@
+// Command penny is the self-hosted AI chat, document Q&A and
+// OpenAI-compatible gateway. Run `penny help` for the commands.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/penny-dev/penny/app"
+	"github.com/penny-dev/penny/app/config"
+	"github.com/penny-dev/penny/app/httpapi"
+	"github.com/penny-dev/penny/storage"
+)
+
+// version is stamped at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+const usage = `penny — self-hosted AI chat and document Q&A that spends as little as it can
+
+Usage:
+  penny [serve] [flags]                     start the server (default)
+  penny user create --email E [--admin]     create an account (password from
+                                            PENNY_USER_PASSWORD or standard input)
+  penny version                             print the version
+
+Run "penny serve -h" for every setting; each flag also has a PENNY_*
+environment variable (see docs/configuration.md).
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}
+
+// run is main without the process: it returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = serve(args, stderr, getenv)
+	case "user":
+		err = user(args, stdin, stdout, stderr, getenv)
+	case "version":
+		fmt.Fprintf(stdout, "penny %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "penny: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "penny %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}
+
+func serve(args []string, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := config.Load(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	logger := app.NewLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.New(ctx, cfg, logger, version)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = a.Close()
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	return httpapi.Serve(ctx, a, ln)
+}
+
+func user(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("usage: penny user create --email E [--admin]")
+	}
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "email of the new account (required)")
+	admin := fs.Bool("admin", false, "make the account an admin")
+	cfg, err := config.Load(fs, args[1:], getenv)
+	if err != nil {
+		return err
+	}
+	if *email == "" {
+		return fmt.Errorf("--email is required")
+	}
+	password := getenv("PENNY_USER_PASSWORD")
+	if password == "" {
+		fmt.Fprintln(stderr, "password (input is read from standard input):")
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
+	role := storage.RoleMember
+	if *admin {
+		role = storage.RoleAdmin
+	}
+	u, err := app.CreateUser(context.Background(), cfg, app.NewLogger(cfg, stderr), *email, password, role)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
+	return nil
+}

@@ -35,6 +35,7 @@ type Store interface {
 type Router interface {
 	Chat(ctx context.Context, call router.Call, req providers.ChatRequest, onDelta func(string) error) (router.Result, error)
 	Embed(ctx context.Context, call router.Call, model string, texts []string) (router.EmbedResult, error)
+	CheckProvider(provider string) error
 }
 
 // Searcher is the retrieval index.
@@ -140,6 +141,9 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 	}
 	if k < 1 || k > 20 {
 		return Answer{}, apperr.Invalid("options.maxChunks must be between 1 and 20")
+	}
+	if err := s.router.CheckProvider(q.Provider); err != nil {
+		return Answer{}, modelError(err)
 	}
 	filter, titles, err := s.readable(ctx, q.UserID, q.DocumentIDs)
 	if err != nil {

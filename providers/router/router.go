@@ -177,6 +177,17 @@ func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest,
 	return Result{}, fmt.Errorf("router: every candidate failed: %w", lastErr)
 }
 
+// CheckProvider reports whether a request may name this provider: "" and
+// "auto" always, otherwise a provider with a configured chat model. Callers
+// check before spending anything on the request.
+func (r *Router) CheckProvider(provider string) error {
+	_, _, err := r.chatCandidates(Call{Provider: provider})
+	if errors.Is(err, ErrNoCandidate) && (provider == "" || provider == "auto") {
+		return nil
+	}
+	return err
+}
+
 func (r *Router) chatCandidates(call Call) ([]ChatCandidate, []string, error) {
 	if call.Provider == "" || call.Provider == "auto" {
 		if len(r.cfg.Chat) == 0 {

@@ -164,3 +164,11 @@ func TestLedgerFailureFailsTheCall(t *testing.T) {
 	_, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
 	require.ErrorContains(t, err, "disk full")
 }
+
+func TestCheckProvider(t *testing.T) {
+	r := newRouter(t, &memLedger{}, localCand)
+	require.NoError(t, r.CheckProvider(""))
+	require.NoError(t, r.CheckProvider("auto"))
+	require.NoError(t, r.CheckProvider("local"))
+	require.ErrorIs(t, r.CheckProvider("openai"), router.ErrUnknownProvider)
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Writes app/httpapi/openapi.json, penny's OpenAPI 3.1 description.
+
+Edit this file, run `make openapi`, commit both. A Go test checks that the
+description and the server's route table name the same operations.
+"""
+import json, pathlib
+
+def ref(name): return {"$ref": f"#/components/schemas/{name}"}
+def arr(item): return {"type": "array", "items": item}
+S = {"type": "string"}; I = {"type": "integer"}; N = {"type": "number"}; B = {"type": "boolean"}
+T = {"type": "string", "format": "date-time"}
+def obj(props, required=()):
+    o = {"type": "object", "properties": props}
+    if required: o["required"] = list(required)
+    return o
+def body(schema, ctype="application/json", required=True):
+    return {"required": required, "content": {ctype: {"schema": schema}}}
+def ok(schema, desc="OK", status="200"):
+    return {status: {"description": desc, "content": {"application/json": {"schema": schema}}}}
+ERR = {"description": "Error", "content": {"application/json": {"schema": ref("Error")}}}
+def errs(*codes): return {str(c): ERR for c in codes}
+NO = {"204": {"description": "Done"}}
+P = lambda name: {"name": name, "in": "path", "required": True, "schema": S}
+Q = lambda name, desc: {"name": name, "in": "query", "required": False, "schema": S, "description": desc}
+AUTH = [{"bearer": []}, {"cookie": []}]
+
+def op(summary, responses, tag, req=None, params=None, security=AUTH, desc=None):
+    o = {"summary": summary, "tags": [tag], "responses": responses, "security": security}
+    if desc: o["description"] = desc
+    if req: o["requestBody"] = req
+    if params: o["parameters"] = params
+    return o
+
+schemas = {
+    "Error": obj({"error": obj({"code": S, "message": S}, ["code", "message"])}, ["error"]),
+    "Credentials": obj({"email": S, "password": {"type": "string", "minLength": 8}, "invite": S}, ["email", "password"]),
+    "User": obj({"id": S, "email": S, "role": {"enum": ["admin", "member"]}, "createdAt": T}),
+    "Session": obj({"user": ref("User"), "accessToken": S, "expiresAt": T, "refreshToken": S, "csrfToken": S}),
+    "Document": obj({"id": S, "ownerId": S, "title": S, "filename": S, "contentType": S, "size": I, "sha256": S,
+                     "status": {"enum": ["ready", "failed"]}, "error": S, "chunks": I, "embeddingModel": S, "createdAt": T, "updatedAt": T}),
+    "Chunk": obj({"id": S, "documentId": S, "ownerId": S, "ordinal": I, "heading": S, "text": S,
+                  "start": {"type": "integer", "description": "byte offset of text in the document"}, "end": I, "page": I, "tokens": I, "embeddingModel": S}),
+    "Citation": obj({"n": I, "documentId": S, "title": S, "chunkId": S, "start": I, "end": I, "page": I, "score": N}),
+    "Source": {"allOf": [ref("Citation"), obj({"text": S})]},
+    "Cost": obj({"micros": {"type": "integer", "description": "USD micro-dollars"}, "usd": N, "baselineMicros": I, "baselineUsd": N}),
+    "RAGQuery": obj({"question": S, "documentIds": arr(S), "options": obj({"provider": S, "maxChunks": {"type": "integer", "minimum": 1, "maximum": 20}})}, ["question"]),
+    "RAGAnswer": obj({"answer": S, "citations": arr(ref("Citation")), "sources": arr(ref("Source")), "cost": ref("Cost"),
+                      "provider": S, "model": S, "latencyMs": I, "cached": B, "retrieval": {"enum": ["hybrid", "keyword"]}, "reasons": arr(S)}),
+    "Chat": obj({"id": S, "userId": S, "title": S, "createdAt": T, "updatedAt": T}),
+    "Message": obj({"id": S, "chatId": S, "userId": S, "role": {"enum": ["user", "assistant"]}, "content": S,
+                    "citations": arr(ref("Citation")), "provider": S, "model": S, "costMicros": I, "createdAt": T}),
+    "Reply": obj({"userMessage": ref("Message"), "message": ref("Message"), "cost": ref("Cost"), "retrieval": S, "reasons": arr(S)}),
+    "APIKey": obj({"id": S, "name": S, "prefix": S, "key": {"type": "string", "description": "the secret, in the create response only"}, "createdAt": T}),
+    "CostLine": obj({"key": S, "calls": I, "errors": I, "tokensIn": I, "tokensOut": I, "costMicros": I, "baselineMicros": I, "savingsMicros": I}),
+    "CostSummary": obj({"from": T, "to": T, "scope": {"enum": ["user", "all"]}, "total": ref("CostLine"),
+                        "byProvider": arr(ref("CostLine")), "byService": arr(ref("CostLine"))}),
+}
+
+paths = {
+    "/healthz": {"get": op("Liveness", ok(obj({"status": S, "version": S})), "health", security=[])},
+    "/readyz": {"get": op("Readiness: the store answers", {**ok(obj({"status": S})), **errs(503)}, "health", security=[])},
+    "/api/openapi.json": {"get": op("This description", ok({"type": "object"}), "health", security=[])},
+    "/api/auth/register": {"post": op("Create an account and sign in (the first account becomes admin)",
+        {**ok(ref("Session"), "Created", "201"), **errs(400, 403, 409, 413)}, "auth", body(ref("Credentials")), security=[],
+        desc="Registration is open, invite (default once a user exists) or closed. Sets the penny_access, penny_refresh and penny_csrf cookies.")},
+    "/api/auth/login": {"post": op("Sign in", {**ok(ref("Session")), **errs(400, 401, 429)}, "auth", body(ref("Credentials")), security=[],
+        desc="Failed sign-ins per account and per IP are free up to PENNY_LOGIN_MAX_FAILURES; then each try waits twice as long (429 with Retry-After).")},
+    "/api/auth/refresh": {"post": op("Spend a refresh token for a new session", {**ok(ref("Session")), **errs(401, 403)}, "auth",
+        body(obj({"refreshToken": S}), required=False), security=[],
+        desc="Send {refreshToken} or the penny_refresh cookie with X-CSRF-Token. Reusing a spent token revokes its whole family.")},
+    "/api/auth/logout": {"post": op("Revoke the refresh token and clear the cookies", {**NO, **errs(403)}, "auth",
+        body(obj({"refreshToken": S}), required=False), security=[])},
+    "/api/auth/me": {"get": op("The signed-in account", {**ok(ref("User")), **errs(401)}, "auth")},
+    "/api/admin/invites": {"post": op("Create a single-use invite code (admin)", {**ok(obj({"invite": S, "role": S, "expiresAt": T}), "Created", "201"), **errs(401, 403)},
+        "admin", body(obj({"role": {"enum": ["admin", "member"]}}), required=False))},
+    "/api/admin/users": {
+        "get": op("List accounts (admin)", {**ok(obj({"users": arr(ref("User"))})), **errs(401, 403)}, "admin"),
+        "post": op("Create an account (admin)", {**ok(ref("User"), "Created", "201"), **errs(400, 401, 403, 409)}, "admin",
+            body({"allOf": [ref("Credentials"), obj({"role": {"enum": ["admin", "member"]}})]})),
+    },
+    "/api/keys": {
+        "post": op("Create an API key; the secret is shown once", {**ok(ref("APIKey"), "Created", "201"), **errs(400, 401)}, "keys", body(obj({"name": S}, ["name"]))),
+        "get": op("List your API keys (prefixes only)", {**ok(obj({"keys": arr(ref("APIKey"))})), **errs(401)}, "keys"),
+    },
+    "/api/keys/{id}": {"delete": op("Revoke one of your API keys", {**NO, **errs(401, 404)}, "keys", params=[P("id")])},
+    "/api/documents": {
+        "post": op("Upload .txt or .md files (multipart field file, repeatable), all or none", {**ok(obj({"documents": arr(ref("Document"))}), "Created", "201"), **errs(400, 401, 413, 415, 503)},
+            "documents", body(obj({"file": arr({"type": "string", "format": "binary"})}), "multipart/form-data")),
+        "get": op("List your documents, newest first", {**ok(obj({"documents": arr(ref("Document"))})), **errs(401)}, "documents"),
+    },
+    "/api/documents/{id}": {
+        "get": op("One of your documents", {**ok(ref("Document")), **errs(401, 404)}, "documents", params=[P("id")]),
+        "delete": op("Delete a document from the store, every index and the data dir", {**NO, **errs(401, 404)}, "documents", params=[P("id")]),
+    },
+    "/api/documents/{id}/chunks/{chunkId}": {"get": op("A cited span: the chunk's text and offsets", {**ok(ref("Chunk")), **errs(401, 404)}, "documents", params=[P("id"), P("chunkId")])},
+    "/api/rag/query": {"post": op("Answer a question from your documents with [n] citations", {**ok(ref("RAGAnswer")), **errs(400, 401, 404, 413, 502, 503)}, "rag", body(ref("RAGQuery")))},
+    "/api/chats": {
+        "post": op("Start a chat", {**ok(ref("Chat"), "Created", "201"), **errs(400, 401)}, "chats", body(obj({"title": S}), required=False)),
+        "get": op("List your chats, most recent first", {**ok(obj({"chats": arr(ref("Chat"))})), **errs(401)}, "chats"),
+    },
+    "/api/chats/{id}/messages": {
+        "get": op("A chat's messages, oldest first", {**ok(obj({"messages": arr(ref("Message"))})), **errs(401, 404)}, "chats", params=[P("id")]),
+        "post": op("Send a message and get the answer", {**ok(ref("Reply"), "Created (JSON)", "201"),
+            "200": {"description": "With Accept: text/event-stream: events delta {text}, then done (a Reply) or error {error}", "content": {"text/event-stream": {"schema": S}}},
+            **errs(400, 401, 404, 502)}, "chats", body(obj({"content": S, "documentIds": arr(S), "provider": S}, ["content"])), params=[P("id")]),
+    },
+    "/api/costs/summary": {"get": op("Ledger totals by provider and service; members see their own, admins everyone's",
+        {**ok(ref("CostSummary")), **errs(400, 401, 404)}, "costs",
+        params=[Q("from", "date (YYYY-MM-DD) or RFC 3339; default: start of this month (UTC)"), Q("to", "exclusive; default: now"), Q("userId", "admins: one user only")])},
+}
+
+doc = {
+    "openapi": "3.1.0",
+    "info": {"title": "penny", "version": "1", "description": "Self-hosted AI chat, document Q&A and gateway. Errors are {\"error\":{\"code\",\"message\"}}. Money is integer micro-dollars."},
+    "components": {"schemas": schemas, "securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "A JWT access token or a pk- API key"},
+        "cookie": {"type": "apiKey", "in": "cookie", "name": "penny_access", "description": "Unsafe methods also need the penny_csrf cookie value in X-CSRF-Token"}}},
+    "paths": paths,
+}
+out = pathlib.Path(__file__).resolve().parent.parent / "app" / "httpapi" / "openapi.json"
+out.write_text(json.dumps(doc, indent=1) + "\n")

@@ -119,4 +119,3 @@ func bindJSON(c echo.Context, v any) error {
 	}
 	return nil
 }
-

@@ -1,0 +1,31 @@
+# penny — run `make run` to start, `make test` to test.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: all build run test lint cover openapi clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/penny ./cmd/penny
+
+run: build
+	./bin/penny serve
+
+test:
+	$(GO) test -race -count=1 ./...
+
+lint:
+	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+cover:
+	$(GO) test -count=1 -coverprofile=cover.out ./... >/dev/null
+	$(GO) tool cover -func=cover.out | tail -1
+
+openapi:
+	python3 docs/openapi.py
+
+clean:
+	rm -rf bin cover.out

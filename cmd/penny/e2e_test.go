@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// buildPenny compiles the real binary once per test run.
+func buildPenny(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "penny")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+type server struct {
+	cmd  *exec.Cmd
+	addr string
+	log  *bytes.Buffer
+}
+
+func startPenny(t *testing.T, bin, dataDir string) *server {
+	t.Helper()
+	s := &server{addr: freeAddr(t), log: &bytes.Buffer{}}
+	s.cmd = exec.Command(bin, "serve", "--addr", s.addr, "--data-dir", dataDir)
+	s.cmd.Env = append(os.Environ(), "PENNY_PASSWORD_MEMORY_KIB=1024", "PENNY_PASSWORD_TIME=1")
+	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
+	require.NoError(t, s.cmd.Start())
+	t.Cleanup(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	for {
+		resp, err := http.Get("http://" + s.addr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("penny did not become ready: %s", s.log)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// stop sends SIGTERM and expects a clean, drained exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, s.cmd.Wait(), s.log.String())
+	require.Contains(t, s.log.String(), "stopped")
+}
+
+var quickstartRE = regexp.MustCompile("(?s)<!-- quickstart -->\\s*```sh\\n(.*?)```")
+
+// TestREADMEQuickstart runs the README's quickstart verbatim (only the
+// address differs) against the real binary: register, log in, upload,
+// ask, see the cost. Then it restarts the server and asks again.
+func TestREADMEQuickstart(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the quickstart needs %s (installed by .ci/run)", tool)
+		}
+	}
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	m := quickstartRE.FindSubmatch(readme)
+	require.NotNil(t, m, "README.md has a <!-- quickstart --> sh block")
+	script := strings.ReplaceAll(string(m[1]), "localhost:8080", "ADDR")
+
+	bin := buildPenny(t)
+	dataDir := t.TempDir()
+	srv := startPenny(t, bin, dataDir)
+	work := t.TempDir()
+	run := func(script string) string {
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.ReplaceAll(script, "ADDR", srv.addr))
+		cmd.Dir = work
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, "quickstart failed:\n%s\nserver log:\n%s", out, srv.log)
+		return string(out)
+	}
+	out := run(script)
+	require.Regexp(t, `\[\d\]`, out, "the answer cites a passage")
+	require.Contains(t, out, `"provider": "local"`)
+	require.Contains(t, out, `"byService"`, "the cost summary is printed")
+	require.Contains(t, out, "heronries")
+
+	// A restart keeps everything: the store reopens, indexes reload.
+	srv.stop(t)
+	srv = startPenny(t, bin, dataDir)
+	again := run(`TOKEN=$(curl -s ADDR/api/auth/login -H 'Content-Type: application/json' -d '{"email":"ada@example.com","password":"correct horse battery"}' | jq -r .accessToken)
+curl -s ADDR/api/rag/query -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"question":"Where do grey herons nest?"}' | jq -r .answer`)
+	require.Contains(t, again, "heronries", "answers survive a restart")
+	srv.stop(t)
+}

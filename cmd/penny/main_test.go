@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func runCmd(t *testing.T, stdin string, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, strings.NewReader(stdin), &out, &errOut, func(k string) string { return env[k] })
+	return code, out.String(), errOut.String()
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	code, out, _ := runCmd(t, "", nil, "version")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "penny dev")
+	code, out, _ = runCmd(t, "", nil, "help")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "penny user create")
+	code, _, errOut := runCmd(t, "", nil, "frobnicate")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, `unknown command "frobnicate"`)
+}
+
+func TestServeRejectsBadConfig(t *testing.T) {
+	code, _, errOut := runCmd(t, "", map[string]string{"PENNY_REGISTRATION": "maybe"}, "serve")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "PENNY_REGISTRATION")
+}
+
+func TestUserCreate(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"PENNY_DATA_DIR": dir, "PENNY_PASSWORD_MEMORY_KIB": "64", "PENNY_PASSWORD_TIME": "1"}
+	code, out, errOut := runCmd(t, "correct horse battery\n", env, "user", "create", "--email", "root@example.com", "--admin")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, out, "created admin root@example.com")
+	require.NotContains(t, out+errOut, "correct horse battery", "the password is never echoed")
+
+	env["PENNY_USER_PASSWORD"] = "another good one"
+	code, out, _ = runCmd(t, "", env, "user", "create", "--email", "m@example.com", "--data-dir", dir)
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "created member m@example.com")
+
+	code, _, errOut = runCmd(t, "", env, "user", "create", "--email", "m@example.com")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "already exists")
+	code, _, errOut = runCmd(t, "", env, "user", "create")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "--email is required")
+	code, _, _ = runCmd(t, "", env, "user", "delete")
+	require.Equal(t, 1, code)
+	require.FileExists(t, filepath.Join(dir, "penny.db"))
+}

@@ -44,10 +44,13 @@ type ChatRequest struct {
 // Usage is what a call consumed, as the provider reported it. Estimated is
 // set when the provider reported nothing and penny counted itself.
 type Usage struct {
-	InputTokens       int  `json:"inputTokens"`
-	OutputTokens      int  `json:"outputTokens"`
-	CachedInputTokens int  `json:"cachedInputTokens,omitempty"`
-	Estimated         bool `json:"estimated,omitempty"`
+	InputTokens       int `json:"inputTokens"`
+	OutputTokens      int `json:"outputTokens"`
+	CachedInputTokens int `json:"cachedInputTokens,omitempty"`
+	ReasoningTokens   int `json:"reasoningTokens,omitempty"`
+	// Neurons is Cloudflare's billing unit, when the provider reports it.
+	Neurons   float64 `json:"neurons,omitempty"`
+	Estimated bool    `json:"estimated,omitempty"`
 }
 
 // ChatResponse is a finished generation.

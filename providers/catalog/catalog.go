@@ -27,21 +27,50 @@ type Model struct {
 	OutputMicrosPerM      int64  `json:"outputMicrosPerM"`
 	Dimensions            int    `json:"dimensions,omitempty"`
 	Space                 string `json:"space,omitempty"`
-	Free                  bool   `json:"free,omitempty"`
-	Deprecated            string `json:"deprecated,omitempty"`
-	PriceDate             string `json:"priceDate"`
-	Note                  string `json:"note,omitempty"`
+	// NeuronsInPerM and NeuronsOutPerM price Cloudflare models in neurons.
+	NeuronsInPerM  int64  `json:"neuronsInPerM,omitempty"`
+	NeuronsOutPerM int64  `json:"neuronsOutPerM,omitempty"`
+	Free           bool   `json:"free,omitempty"`
+	Deprecated     string `json:"deprecated,omitempty"`
+	PriceDate      string `json:"priceDate"`
+	Note           string `json:"note,omitempty"`
+
+	neuronMicros int64
+}
+
+// PricedInNeurons reports whether the model bills in Cloudflare neurons.
+func (m Model) PricedInNeurons() bool { return m.NeuronsInPerM > 0 || m.NeuronsOutPerM > 0 }
+
+// Neurons is what usage costs in neurons: as reported, else computed from
+// the token counts.
+func (m Model) Neurons(u providers.Usage) float64 {
+	if u.Neurons > 0 {
+		return u.Neurons
+	}
+	return (float64(u.InputTokens)*float64(m.NeuronsInPerM) + float64(u.OutputTokens)*float64(m.NeuronsOutPerM)) / 1e6
+}
+
+// NeuronCost prices a number of neurons in micro-dollars, rounded.
+func (m Model) NeuronCost(neurons float64) int64 {
+	return int64(neurons*float64(m.neuronMicros) + 0.5)
+}
+
+// Baseline names the OpenAI-only reference: a chat model per tier and one
+// embedding model.
+type Baseline struct {
+	Chat      map[string]string `json:"chat"`
+	Embedding string            `json:"embedding"`
 }
 
 // Catalog is a read-only set of models; safe for concurrent use.
 type Catalog struct {
-	PriceDate    string
+	PriceDate string
+	// NeuronMicros is the price of one Cloudflare neuron in micro-dollars.
 	NeuronMicros int64
-	Baseline     struct {
-		Chat      string `json:"chat"`
-		Embedding string `json:"embedding"`
-	}
-	models map[string]Model // key: provider + "/" + id
+	// FreeNeuronsPerDay is Cloudflare's daily free allocation.
+	FreeNeuronsPerDay float64
+	Baseline          Baseline
+	models            map[string]Model // key: provider + "/" + id
 }
 
 // Default returns the embedded catalog.
@@ -57,19 +86,17 @@ func Default() *Catalog {
 // model names a provider, id and kind, and every paid model has a price date.
 func Parse(raw []byte) (*Catalog, error) {
 	var doc struct {
-		PriceDate    string `json:"priceDate"`
-		NeuronMicros int64  `json:"neuronMicros"`
-		Baseline     struct {
-			Chat      string `json:"chat"`
-			Embedding string `json:"embedding"`
-		} `json:"baseline"`
-		Models []Model `json:"models"`
+		PriceDate         string   `json:"priceDate"`
+		NeuronMicros      int64    `json:"neuronMicros"`
+		FreeNeuronsPerDay float64  `json:"freeNeuronsPerDay"`
+		Baseline          Baseline `json:"baseline"`
+		Models            []Model  `json:"models"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	c := &Catalog{PriceDate: doc.PriceDate, NeuronMicros: doc.NeuronMicros, models: map[string]Model{}}
-	c.Baseline.Chat, c.Baseline.Embedding = doc.Baseline.Chat, doc.Baseline.Embedding
+	c := &Catalog{PriceDate: doc.PriceDate, NeuronMicros: doc.NeuronMicros, FreeNeuronsPerDay: doc.FreeNeuronsPerDay,
+		Baseline: doc.Baseline, models: map[string]Model{}}
 	for _, m := range doc.Models {
 		if m.Provider == "" || m.ID == "" || (m.Kind != "chat" && m.Kind != "embedding") {
 			return nil, fmt.Errorf("catalog: model %q: provider, id and kind (chat|embedding) are required", m.ID)
@@ -80,14 +107,39 @@ func Parse(raw []byte) (*Catalog, error) {
 		if !m.Free && m.PriceDate == "" {
 			return nil, fmt.Errorf("catalog: model %s/%s has no price date", m.Provider, m.ID)
 		}
+		if (m.NeuronsInPerM > 0 || m.NeuronsOutPerM > 0) && doc.NeuronMicros <= 0 {
+			return nil, fmt.Errorf("catalog: model %s/%s is priced in neurons but neuronMicros is not set", m.Provider, m.ID)
+		}
+		m.neuronMicros = doc.NeuronMicros
 		c.models[m.Provider+"/"+m.ID] = m
 	}
-	for _, id := range []string{c.Baseline.Chat, c.Baseline.Embedding} {
-		if _, err := c.Lookup("openai", id); err != nil {
-			return nil, fmt.Errorf("catalog: baseline: %w", err)
+	if _, err := c.Lookup("openai", c.Baseline.Embedding); err != nil {
+		return nil, fmt.Errorf("catalog: baseline: %w", err)
+	}
+	for _, tier := range Tiers {
+		if _, err := c.Lookup("openai", c.Baseline.Chat[tier]); err != nil {
+			return nil, fmt.Errorf("catalog: baseline for %s: %w", tier, err)
 		}
 	}
 	return c, nil
+}
+
+// Tiers are the model classes, cheapest first.
+var Tiers = []string{"small", "medium", "large"}
+
+// With returns a copy of the catalog with models added or replaced (such
+// as the models a local server reports at start, which are free).
+func (c *Catalog) With(models ...Model) *Catalog {
+	out := *c
+	out.models = make(map[string]Model, len(c.models)+len(models))
+	for k, v := range c.models {
+		out.models[k] = v
+	}
+	for _, m := range models {
+		m.neuronMicros = c.NeuronMicros
+		out.models[m.Provider+"/"+m.ID] = m
+	}
+	return &out
 }
 
 // ErrUnknownModel is returned for a model the catalog has no price for.
@@ -104,10 +156,14 @@ func (c *Catalog) Lookup(provider, id string) (Model, error) {
 
 // Cost prices usage on m in micro-dollars, rounded to the nearest micro.
 // Cached input tokens are part of InputTokens and priced at the cached rate
-// when the model has one.
+// when the model has one. Models priced in neurons cost their neurons
+// (before any free allocation, which the router applies).
 func (m Model) Cost(u providers.Usage) int64 {
 	if m.Free {
 		return 0
+	}
+	if m.PricedInNeurons() {
+		return m.NeuronCost(m.Neurons(u))
 	}
 	cached := min(u.CachedInputTokens, u.InputTokens)
 	cachedRate := m.CachedInputMicrosPerM
@@ -120,12 +176,16 @@ func (m Model) Cost(u providers.Usage) int64 {
 }
 
 // BaselineCost prices the same usage on the OpenAI-only reference model of
-// the kind ("chat" or "embedding"), and names that model.
-func (c *Catalog) BaselineCost(kind string, u providers.Usage) (int64, string) {
-	id := c.Baseline.Chat
+// the kind ("chat" or "embedding") and tier, and names that model.
+func (c *Catalog) BaselineCost(kind, tier string, u providers.Usage) (int64, string) {
+	id := c.Baseline.Chat[tier]
+	if id == "" {
+		id = c.Baseline.Chat["small"]
+	}
 	if kind == "embedding" {
 		id = c.Baseline.Embedding
 	}
+	u.Neurons = 0
 	m, err := c.Lookup("openai", id)
 	if err != nil {
 		return 0, ""

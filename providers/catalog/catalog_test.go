@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -45,25 +46,68 @@ func TestCostArithmetic(t *testing.T) {
 
 func TestBaseline(t *testing.T) {
 	c := catalog.Default()
-	micros, model := c.BaselineCost("embedding", providers.Usage{InputTokens: 1_000_000})
+	micros, model := c.BaselineCost("embedding", "", providers.Usage{InputTokens: 1_000_000})
 	require.Equal(t, "text-embedding-3-small", model)
 	require.Equal(t, int64(20000), micros)
-	micros, model = c.BaselineCost("chat", providers.Usage{InputTokens: 1000, OutputTokens: 1000})
+	micros, model = c.BaselineCost("chat", "small", providers.Usage{InputTokens: 1000, OutputTokens: 1000})
 	require.Equal(t, "gpt-4o-mini", model)
 	require.Equal(t, int64(750), micros)
+	micros, model = c.BaselineCost("chat", "large", providers.Usage{InputTokens: 1000, OutputTokens: 1000})
+	require.Equal(t, "gpt-4o", model)
+	require.Equal(t, int64(12500), micros)
 }
 
 func TestParseRejects(t *testing.T) {
 	for name, raw := range map[string]string{
-		"bad json":         `{`,
-		"no kind":          `{"baseline":{"chat":"a","embedding":"b"},"models":[{"provider":"p","id":"x"}]}`,
-		"embed no dims":    `{"baseline":{"chat":"a","embedding":"b"},"models":[{"provider":"p","id":"x","kind":"embedding","priceDate":"d"}]}`,
-		"paid no date":     `{"baseline":{"chat":"a","embedding":"b"},"models":[{"provider":"p","id":"x","kind":"chat"}]}`,
-		"unknown baseline": `{"baseline":{"chat":"a","embedding":"b"},"models":[]}`,
+		"bad json":             `{`,
+		"no kind":              `{"baseline":{"chat":"a","embedding":"b"},"models":[{"provider":"p","id":"x"}]}`,
+		"embed no dims":        `{"baseline":{"chat":"a","embedding":"b"},"models":[{"provider":"p","id":"x","kind":"embedding","priceDate":"d"}]}`,
+		"paid no date":         `{"baseline":{"chat":"a","embedding":"b"},"models":[{"provider":"p","id":"x","kind":"chat"}]}`,
+		"unknown baseline":     `{"baseline":{"chat":{"small":"a"},"embedding":"b"},"models":[]}`,
+		"neurons without rate": `{"neuronMicros":0,"baseline":{"chat":{},"embedding":"b"},"models":[{"provider":"p","id":"x","kind":"chat","priceDate":"d","neuronsInPerM":5}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := catalog.Parse([]byte(raw))
 			require.Error(t, err)
 		})
 	}
+}
+
+// TestNeuronPricing is the golden arithmetic of Cloudflare billing:
+// neurons × $0.011/1000 = 11 µ$ per neuron.
+func TestNeuronPricing(t *testing.T) {
+	c := catalog.Default()
+	m, err := c.Lookup("cloudflare", "@cf/meta/llama-3.3-70b-instruct-fp8-fast")
+	require.NoError(t, err)
+	u := providers.Usage{InputTokens: 755, OutputTokens: 10}
+	require.InDelta(t, 755*26668/1e6+10*204805/1e6, m.Neurons(u), 1e-9) // 22.18 neurons
+	require.Equal(t, int64(244), m.Cost(u))                             // 22.18 × 11 µ$
+	u.Neurons = 100                                                     // reported neurons win
+	require.Equal(t, int64(1100), m.Cost(u))
+
+	emb, err := c.Lookup("cloudflare", "@cf/baai/bge-m3")
+	require.NoError(t, err)
+	require.Equal(t, int64(11825), emb.Cost(providers.Usage{InputTokens: 1_000_000}), "1,075 neurons per M tokens")
+}
+
+func TestFreeAllocationResetsAtMidnightUTC(t *testing.T) {
+	f := catalog.NewFreeAllocation(10000)
+	day := time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)
+	require.Zero(t, f.Consume(day, 9000))
+	require.InDelta(t, 500, f.Consume(day, 1500), 1e-9, "only the part beyond 10k is billable")
+	require.InDelta(t, 200, f.Consume(day, 200), 1e-9)
+	require.Zero(t, f.Remaining(day))
+	next := day.Add(2 * time.Hour)
+	require.InDelta(t, 10000, f.Remaining(next), 1e-9)
+	f.Exhaust(next)
+	require.Zero(t, f.Remaining(next))
+}
+
+func TestWithAddsLocalModels(t *testing.T) {
+	c := catalog.Default().With(catalog.Model{Provider: "ollama", ID: "llama3.2", Kind: "chat", Tier: "small", Free: true})
+	m, err := c.Lookup("ollama", "llama3.2")
+	require.NoError(t, err)
+	require.Zero(t, m.Cost(providers.Usage{InputTokens: 1000}))
+	_, err = catalog.Default().Lookup("ollama", "llama3.2")
+	require.Error(t, err, "the default catalog is not changed")
 }

@@ -158,7 +158,7 @@ func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest,
 			LatencyMs: r.cfg.Now().Sub(start).Milliseconds(), Reasons: reasons}
 		res.CostMicros = m.Cost(resp.Usage)
 		var baselineModel string
-		res.BaselineMicros, baselineModel = r.cfg.Catalog.BaselineCost("chat", resp.Usage)
+		res.BaselineMicros, baselineModel = r.cfg.Catalog.BaselineCost("chat", m.Tier, resp.Usage)
 		if bookErr := r.book(ctx, call, "chat", res, baselineModel, err); bookErr != nil {
 			return Result{}, bookErr
 		}
@@ -230,7 +230,7 @@ func (r *Router) Embed(ctx context.Context, call Call, model string, texts []str
 		res := Result{Usage: resp.Usage, Provider: h.Provider, Model: model, LatencyMs: r.cfg.Now().Sub(start).Milliseconds(),
 			CostMicros: m.Cost(resp.Usage)}
 		var baselineModel string
-		res.BaselineMicros, baselineModel = r.cfg.Catalog.BaselineCost("embedding", resp.Usage)
+		res.BaselineMicros, baselineModel = r.cfg.Catalog.BaselineCost("embedding", "", resp.Usage)
 		if bookErr := r.book(ctx, call, "embedding", res, baselineModel, err); bookErr != nil {
 			return EmbedResult{}, bookErr
 		}

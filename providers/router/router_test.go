@@ -80,14 +80,14 @@ func TestChatBooksCostAndBaseline(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "openai", res.Provider)
 	require.Equal(t, int64(12500), res.CostMicros, "1k in × $2.50/M + 1k out × $10/M")
-	require.Equal(t, int64(750), res.BaselineMicros, "same tokens on gpt-4o-mini")
+	require.Equal(t, int64(12500), res.BaselineMicros, "the large tier's baseline is gpt-4o itself: no saving")
 	require.Len(t, l.entries, 1)
 	e := l.entries[0]
 	require.Equal(t, storage.OutcomeOK, e.Outcome)
 	require.Equal(t, "u", e.UserID)
 	require.Equal(t, "rq", e.RequestID)
 	require.Equal(t, int64(12500), e.CostMicros)
-	require.Equal(t, "gpt-4o-mini", e.BaselineModel)
+	require.Equal(t, "gpt-4o", e.BaselineModel)
 	require.Equal(t, "large", e.Tier)
 }
 

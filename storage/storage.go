@@ -269,26 +269,29 @@ const (
 // CostMicros is what the call cost, BaselineMicros what the same tokens
 // would have cost on the OpenAI-only reference.
 type LedgerEntry struct {
-	ID             string    `json:"id"`
-	Time           time.Time `json:"time"`
-	UserID         string    `json:"userId"`
-	Service        string    `json:"service"`
-	Kind           string    `json:"kind"` // "chat" or "embedding"
-	Provider       string    `json:"provider"`
-	Model          string    `json:"model"`
-	Tier           string    `json:"tier,omitempty"`
-	TokensIn       int       `json:"tokensIn"`
-	TokensOut      int       `json:"tokensOut"`
-	CostMicros     int64     `json:"costMicros"`
-	BaselineMicros int64     `json:"baselineMicros"`
-	BaselineModel  string    `json:"baselineModel"`
-	Estimated      bool      `json:"estimated"`
-	LatencyMs      int64     `json:"latencyMs"`
-	CacheHit       bool      `json:"cacheHit"`
-	Outcome        string    `json:"outcome"`
-	Error          string    `json:"error,omitempty"`
-	Reasons        []string  `json:"reasons,omitempty"`
-	RequestID      string    `json:"requestId,omitempty"`
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	UserID   string    `json:"userId"`
+	Service  string    `json:"service"`
+	Kind     string    `json:"kind"` // "chat" or "embedding"
+	Provider string    `json:"provider"`
+	Model    string    `json:"model"`
+	Tier     string    `json:"tier,omitempty"`
+	// Arm is the traffic-split arm: "cheap" or "control".
+	Arm            string   `json:"arm,omitempty"`
+	TokensIn       int      `json:"tokensIn"`
+	TokensOut      int      `json:"tokensOut"`
+	CachedTokens   int      `json:"cachedTokens,omitempty"`
+	CostMicros     int64    `json:"costMicros"`
+	BaselineMicros int64    `json:"baselineMicros"`
+	BaselineModel  string   `json:"baselineModel"`
+	Estimated      bool     `json:"estimated"`
+	LatencyMs      int64    `json:"latencyMs"`
+	CacheHit       bool     `json:"cacheHit"`
+	Outcome        string   `json:"outcome"`
+	Error          string   `json:"error,omitempty"`
+	Reasons        []string `json:"reasons,omitempty"`
+	RequestID      string   `json:"requestId,omitempty"`
 }
 
 // LedgerFilter selects entries: Time in [From, To), and only UserID's when

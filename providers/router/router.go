@@ -1,18 +1,28 @@
-// Package router sends every model call to a candidate model, fails over
-// to the next one when a provider fails, and books each attempt on the
-// ledger with its cost and the OpenAI-only baseline. It is the only way
-// the rest of penny reaches a model (design.md rule 2).
+// Package router sends every model call to the cheapest model that can
+// serve it and books it. For a chat call it picks the tier (from the
+// complexity analyzer, or fixed by the caller), takes that tier's
+// candidates (cheapest first), removes the ones that cannot serve now —
+// breaker open, provider asked to wait (Retry-After), context window too
+// small, budget spent — and tries the rest in order, failing over on
+// timeouts, connection errors, 429, 5xx and unreadable answers (while
+// streaming, only until the first token reached the caller). Every attempt
+// leaves exactly one ledger entry with its cost, the OpenAI-only baseline,
+// the tier, the A/B arm and the reasons for the choice (design.md rule 2).
 //
-// This is the first slice of the router: an ordered candidate list per
-// kind, provider overrides, failover before the first streamed token, and
-// exact ledger entries. Tiers, complexity, health and budgets build on it.
+// Embeddings go to exactly the model an index is bound to, failing over
+// only to another host of that model (design.md rule 1).
 package router
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/penny-dev/penny/providers"
@@ -32,37 +42,83 @@ type ChatCandidate struct {
 	Client   providers.ChatModel
 }
 
+func (c ChatCandidate) key() string { return c.Provider + "/" + c.Model }
+
 // EmbedHost is one provider hosting an embedding model.
 type EmbedHost struct {
 	Provider string
 	Client   providers.Embedder
 }
 
+// Budget decides whether a paid model may be used for a call; the costs
+// capability implements it. A nil Budget allows everything.
+type Budget interface {
+	// Allow returns nil, or an error whose text says why not.
+	Allow(ctx context.Context, call Call, m catalog.Model) error
+}
+
+// Pinger is a provider that can be checked cheaply (listing models).
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Settings are the routing switches an admin may change at runtime.
+type Settings struct {
+	// ForceProvider sends every chat call to this provider (the rollback
+	// switch); "" routes normally.
+	ForceProvider string `json:"forceProvider"`
+	// CheapPercent is the share (0–100) of users whose "auto" traffic goes
+	// to the cheap arm; the others get the control arm (the OpenAI-only
+	// reference), when one is configured. Sticky per user.
+	CheapPercent int `json:"cheapPercent"`
+}
+
 // Config wires a Router.
 type Config struct {
 	Catalog *catalog.Catalog
-	// Chat is the candidate order, cheapest first.
-	Chat []ChatCandidate
+	// Tiers holds the candidate order per tier, cheapest first.
+	Tiers map[string][]ChatCandidate
+	// Control holds the control arm's candidates per tier (optional).
+	Control map[string][]ChatCandidate
 	// Embedders lists, per embedding model id, the hosts that serve that
-	// exact model; failover stays within one model (one embedding space).
+	// exact model.
 	Embedders map[string][]EmbedHost
-	Ledger    Ledger
-	Logger    *slog.Logger
+	// Pingers are probed by Probe, by provider name.
+	Pingers map[string]Pinger
+	Ledger  Ledger
+	Budget  Budget
+	// Free tracks Cloudflare's daily free neurons (nil: none).
+	Free    *catalog.FreeAllocation
+	Breaker BreakerOptions
+	Logger  *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
 
 // Router chooses models and books calls. Safe for concurrent use.
 type Router struct {
-	cfg Config
+	cfg      Config
+	settings atomic.Pointer[Settings]
+	mu       sync.Mutex
+	breakers map[string]*breaker
+	stats    map[string]*stats
+	holds    map[string]time.Time // provider → do not call before
+	probes   map[string]probeResult
+}
+
+type probeResult struct {
+	at  time.Time
+	err error
 }
 
 // Errors of routing itself (not of a provider).
 var (
-	// ErrNoCandidate means no configured model can serve the request.
+	// ErrNoCandidate means no configured model can serve the request now.
 	ErrNoCandidate = errors.New("router: no configured model can serve this request")
 	// ErrUnknownProvider means a request named a provider that is not configured.
 	ErrUnknownProvider = errors.New("router: provider is not configured")
+	// ErrUnknownModel means a request named a model that no provider serves.
+	ErrUnknownModel = errors.New("router: model is not configured")
 )
 
 // New checks that every candidate has a catalog entry (an unpriced model
@@ -74,9 +130,26 @@ func New(cfg Config) (*Router, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	for _, c := range cfg.Chat {
-		if _, err := cfg.Catalog.Lookup(c.Provider, c.Model); err != nil {
-			return nil, fmt.Errorf("router: chat candidate: %w", err)
+	if cfg.Breaker.Failures == 0 {
+		cfg.Breaker.Failures = 3
+	}
+	if cfg.Breaker.Cooldown == 0 {
+		cfg.Breaker.Cooldown = 30 * time.Second
+	}
+	if cfg.Breaker.MaxCooldown == 0 {
+		cfg.Breaker.MaxCooldown = 5 * time.Minute
+	}
+	for _, lists := range []map[string][]ChatCandidate{cfg.Tiers, cfg.Control} {
+		for _, list := range lists {
+			for _, c := range list {
+				m, err := cfg.Catalog.Lookup(c.Provider, c.Model)
+				if err != nil {
+					return nil, fmt.Errorf("router: chat candidate: %w", err)
+				}
+				if m.Kind != "chat" {
+					return nil, fmt.Errorf("router: %s is not a chat model", c.key())
+				}
+			}
 		}
 	}
 	for model, hosts := range cfg.Embedders {
@@ -90,8 +163,16 @@ func New(cfg Config) (*Router, error) {
 			}
 		}
 	}
-	return &Router{cfg: cfg}, nil
+	r := &Router{cfg: cfg, breakers: map[string]*breaker{}, stats: map[string]*stats{}, holds: map[string]time.Time{}, probes: map[string]probeResult{}}
+	r.settings.Store(&Settings{CheapPercent: 100})
+	return r, nil
 }
+
+// SetSettings changes the routing switches; effective for the next call.
+func (r *Router) SetSettings(s Settings) { r.settings.Store(&s) }
+
+// CurrentSettings returns the switches in force.
+func (r *Router) CurrentSettings() Settings { return *r.settings.Load() }
 
 // Call says who a model call is for and what it is for.
 type Call struct {
@@ -101,6 +182,9 @@ type Call struct {
 	// Provider restricts the call to one provider; "" or "auto" lets the
 	// router choose.
 	Provider string
+	// Model pins one model ("model" or "provider/model"); Tier fixes the tier.
+	Model string
+	Tier  string
 }
 
 // Result is a finished model call as the router booked it.
@@ -110,6 +194,7 @@ type Result struct {
 	Provider       string
 	Model          string
 	Tier           string
+	Arm            string
 	CostMicros     int64
 	BaselineMicros int64
 	LatencyMs      int64
@@ -126,89 +211,287 @@ type EmbedResult struct {
 	BaselineMicros int64
 }
 
+func (r *Router) breaker(key string) *breaker {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, ok := r.breakers[key]
+	if !ok {
+		b = newBreaker(r.cfg.Breaker)
+		r.breakers[key] = b
+	}
+	return b
+}
+
+func (r *Router) statsOf(key string) *stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, ok := r.stats[key]
+	if !ok {
+		s = &stats{}
+		r.stats[key] = s
+	}
+	return s
+}
+
+func (r *Router) heldUntil(provider string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.holds[provider]
+}
+
+// hold makes the router skip a provider until the time it asked for.
+func (r *Router) hold(provider string, until time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if until.After(r.holds[provider]) {
+		r.holds[provider] = until
+	}
+}
+
+// plan is the candidate list of one chat call and why.
+type plan struct {
+	tier, arm string
+	cands     []ChatCandidate
+	reasons   []string
+}
+
+// allCandidates lists every configured chat candidate once.
+func (r *Router) allCandidates() []ChatCandidate {
+	seen := map[string]bool{}
+	var out []ChatCandidate
+	for _, tier := range catalog.Tiers {
+		for _, c := range append(r.cfg.Tiers[tier], r.cfg.Control[tier]...) {
+			if !seen[c.key()] {
+				seen[c.key()] = true
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// plan picks the tier, the arm and the ordered candidates of a call.
+func (r *Router) plan(call Call, req providers.ChatRequest) (plan, error) {
+	var p plan
+	switch {
+	case call.Tier != "":
+		p.tier = call.Tier
+		p.reasons = append(p.reasons, "tier "+call.Tier+" requested")
+	default:
+		p.tier, p.reasons = Classify(req)
+	}
+	p.arm = "cheap"
+	if call.Model != "" {
+		for _, c := range r.allCandidates() {
+			if c.Model == call.Model || c.key() == call.Model {
+				p.cands = append(p.cands, c)
+			}
+		}
+		if len(p.cands) == 0 {
+			return p, fmt.Errorf("%w: %q", ErrUnknownModel, call.Model)
+		}
+		m, _ := r.cfg.Catalog.Lookup(p.cands[0].Provider, p.cands[0].Model)
+		p.tier = m.Tier
+		p.reasons = []string{"model requested: " + call.Model}
+		return p, nil
+	}
+	p.cands = r.cfg.Tiers[p.tier]
+	set := r.CurrentSettings()
+	if set.CheapPercent < 100 && len(r.cfg.Control[p.tier]) > 0 && call.UserID != "" && bucket(call.UserID) >= set.CheapPercent {
+		p.arm, p.cands = "control", r.cfg.Control[p.tier]
+		p.reasons = append(p.reasons, fmt.Sprintf("traffic split: this user is in the control arm (%d%% cheap)", set.CheapPercent))
+	}
+	provider := call.Provider
+	if provider == "auto" {
+		provider = ""
+	}
+	if set.ForceProvider != "" {
+		provider = set.ForceProvider
+		p.reasons = append(p.reasons, "rollback switch: every call forced to "+provider)
+	} else if provider != "" {
+		p.reasons = append(p.reasons, "provider requested: "+provider)
+	}
+	if provider != "" {
+		// The provider's models of this tier first, then its others.
+		var own, other []ChatCandidate
+		for _, c := range r.allCandidates() {
+			if c.Provider != provider {
+				continue
+			}
+			if m, _ := r.cfg.Catalog.Lookup(c.Provider, c.Model); m.Tier == p.tier {
+				own = append(own, c)
+			} else {
+				other = append(other, c)
+			}
+		}
+		p.cands = append(own, other...)
+		if len(p.cands) == 0 {
+			return p, fmt.Errorf("%w: %q", ErrUnknownProvider, provider)
+		}
+	}
+	if len(p.cands) == 0 {
+		return p, ErrNoCandidate
+	}
+	return p, nil
+}
+
+// bucket puts a user in 0–99, stably.
+func bucket(userID string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(userID))
+	return int(h.Sum32() % 100)
+}
+
+// CheckProvider reports whether a request may name this provider: "" and
+// "auto" always, otherwise a provider with a configured chat model.
+// Callers check before spending anything on the request.
+func (r *Router) CheckProvider(provider string) error {
+	if provider == "" || provider == "auto" {
+		return nil
+	}
+	for _, c := range r.allCandidates() {
+		if c.Provider == provider {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %q", ErrUnknownProvider, provider)
+}
+
+// usable says whether a candidate can take this call now, and if not why.
+func (r *Router) usable(ctx context.Context, call Call, c ChatCandidate, need int, now time.Time) (bool, string) {
+	m, _ := r.cfg.Catalog.Lookup(c.Provider, c.Model)
+	if until := r.heldUntil(c.Provider); now.Before(until) {
+		return false, fmt.Sprintf("skip %s: provider asked to wait until %s", c.key(), until.UTC().Format(time.RFC3339))
+	}
+	if need > 0 && m.ContextWindow > 0 && need > m.ContextWindow {
+		return false, fmt.Sprintf("skip %s: needs ~%d tokens, context window %d", c.key(), need, m.ContextWindow)
+	}
+	if r.cfg.Budget != nil && !m.Free {
+		if err := r.cfg.Budget.Allow(ctx, call, m); err != nil {
+			return false, fmt.Sprintf("skip %s: %v", c.key(), err)
+		}
+	}
+	return true, ""
+}
+
 // Chat generates an answer. With onDelta it streams: failover to the next
 // candidate is allowed only until the first piece of text was delivered;
 // after that a failure ends the call with the error.
 func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest, onDelta func(string) error) (Result, error) {
-	cands, reasons, err := r.chatCandidates(call)
+	p, err := r.plan(call, req)
 	if err != nil {
 		return Result{}, err
 	}
+	need := req.MaxTokens
+	if need == 0 {
+		need = 1024
+	}
+	for _, m := range req.Messages {
+		need += providers.EstimateTokens(m.Content)
+	}
+	reasons := p.reasons
 	var lastErr error
-	for _, c := range cands {
-		req.Model = c.Model
-		sent := false
-		start := r.cfg.Now()
-		var resp providers.ChatResponse
-		var err error
-		if s, ok := c.Client.(providers.Streamer); ok && onDelta != nil {
-			resp, err = s.ChatStream(ctx, req, func(d string) error {
-				sent = true
-				return onDelta(d)
-			})
-		} else {
-			resp, err = c.Client.Chat(ctx, req)
-			if err == nil && onDelta != nil {
-				sent = true
-				err = onDelta(resp.Text)
-			}
+	for _, c := range p.cands {
+		now := r.cfg.Now()
+		if ok, why := r.usable(ctx, call, c, need, now); !ok {
+			reasons = append(reasons, why)
+			continue
 		}
-		m, _ := r.cfg.Catalog.Lookup(c.Provider, c.Model)
-		res := Result{Text: resp.Text, Usage: resp.Usage, Provider: c.Provider, Model: c.Model, Tier: m.Tier,
-			LatencyMs: r.cfg.Now().Sub(start).Milliseconds(), Reasons: reasons}
-		res.CostMicros = m.Cost(resp.Usage)
-		var baselineModel string
-		res.BaselineMicros, baselineModel = r.cfg.Catalog.BaselineCost("chat", m.Tier, resp.Usage)
-		if bookErr := r.book(ctx, call, "chat", res, baselineModel, err); bookErr != nil {
-			return Result{}, bookErr
+		br := r.breaker(c.key())
+		if ok, until := br.allow(now); !ok {
+			reasons = append(reasons, fmt.Sprintf("skip %s: breaker open until %s", c.key(), until.UTC().Format(time.RFC3339)))
+			continue
 		}
+		res, sent, err := r.attempt(ctx, call, c, p, req, reasons, onDelta)
 		if err == nil {
+			br.success()
 			return res, nil
 		}
+		if errors.Is(err, errLedger) {
+			br.release()
+			return Result{}, err
+		}
 		lastErr = err
-		reasons = append(reasons, fmt.Sprintf("%s/%s failed (%s)", c.Provider, c.Model, providers.KindOf(err)))
+		kind := providers.KindOf(err)
 		var pe *providers.Error
-		if sent || ctx.Err() != nil || (errors.As(err, &pe) && !pe.Failover()) {
+		switch {
+		case ctx.Err() != nil || errors.Is(err, context.Canceled):
+			br.release() // the caller left: says nothing about the provider
+			return Result{}, err
+		case errors.As(err, &pe) && !pe.Failover():
+			br.release()
+			return Result{}, err
+		}
+		var retryAfter time.Duration
+		if pe != nil {
+			retryAfter = pe.RetryAfter
+		}
+		br.failure(r.cfg.Now(), retryAfter)
+		if retryAfter > 0 && (kind == providers.KindRateLimited || kind == providers.KindQuota) {
+			r.hold(c.Provider, r.cfg.Now().Add(retryAfter))
+		}
+		reasons = append(reasons, fmt.Sprintf("%s failed (%s)", c.key(), kind))
+		if sent {
 			return Result{}, err
 		}
 		r.cfg.Logger.Warn("model call failed, trying the next candidate", slog.String("provider", c.Provider),
-			slog.String("model", c.Model), slog.Any("error", err))
+			slog.String("model", c.Model), slog.String("kind", string(kind)), slog.Any("error", err))
+	}
+	if lastErr == nil {
+		return Result{}, fmt.Errorf("%w (%s)", ErrNoCandidate, strings.Join(reasons, "; "))
 	}
 	return Result{}, fmt.Errorf("router: every candidate failed: %w", lastErr)
 }
 
-// CheckProvider reports whether a request may name this provider: "" and
-// "auto" always, otherwise a provider with a configured chat model. Callers
-// check before spending anything on the request.
-func (r *Router) CheckProvider(provider string) error {
-	_, _, err := r.chatCandidates(Call{Provider: provider})
-	if errors.Is(err, ErrNoCandidate) && (provider == "" || provider == "auto") {
-		return nil
+var errLedger = errors.New("router: book ledger entry")
+
+// attempt makes one call to one candidate and books it.
+func (r *Router) attempt(ctx context.Context, call Call, c ChatCandidate, p plan, req providers.ChatRequest, reasons []string, onDelta func(string) error) (Result, bool, error) {
+	req.Model = c.Model
+	sent := false
+	start := r.cfg.Now()
+	var resp providers.ChatResponse
+	var err error
+	if s, ok := c.Client.(providers.Streamer); ok && onDelta != nil {
+		resp, err = s.ChatStream(ctx, req, func(d string) error {
+			sent = true
+			return onDelta(d)
+		})
+	} else {
+		resp, err = c.Client.Chat(ctx, req)
+		if err == nil && onDelta != nil {
+			sent = true
+			err = onDelta(resp.Text)
+		}
 	}
-	return err
+	latency := r.cfg.Now().Sub(start)
+	if !errors.Is(err, context.Canceled) {
+		r.statsOf(c.key()).record(r.cfg.Now(), latency, err)
+	}
+	m, _ := r.cfg.Catalog.Lookup(c.Provider, c.Model)
+	res := Result{Text: resp.Text, Usage: resp.Usage, Provider: c.Provider, Model: c.Model, Tier: p.tier, Arm: p.arm,
+		LatencyMs: latency.Milliseconds(), Reasons: append([]string(nil), reasons...)}
+	if err != nil && resp.Usage == (providers.Usage{}) {
+		res.Usage = providers.Usage{}
+	}
+	res.CostMicros = r.cost(m, res.Usage)
+	var baselineModel string
+	res.BaselineMicros, baselineModel = r.cfg.Catalog.BaselineCost("chat", p.tier, res.Usage)
+	if bookErr := r.book(ctx, call, "chat", res, baselineModel, err); bookErr != nil {
+		return Result{}, sent, bookErr
+	}
+	return res, sent, err
 }
 
-func (r *Router) chatCandidates(call Call) ([]ChatCandidate, []string, error) {
-	if call.Provider == "" || call.Provider == "auto" {
-		if len(r.cfg.Chat) == 0 {
-			return nil, nil, ErrNoCandidate
-		}
-		reason := "cheapest configured candidate first"
-		if len(r.cfg.Chat) == 1 {
-			reason = "only " + r.cfg.Chat[0].Provider + "/" + r.cfg.Chat[0].Model + " is configured"
-		}
-		return r.cfg.Chat, []string{reason}, nil
+// cost prices usage, applying Cloudflare's free daily neurons.
+func (r *Router) cost(m catalog.Model, u providers.Usage) int64 {
+	if m.Free {
+		return 0
 	}
-	var out []ChatCandidate
-	for _, c := range r.cfg.Chat {
-		if c.Provider == call.Provider {
-			out = append(out, c)
-		}
+	if m.PricedInNeurons() && r.cfg.Free != nil {
+		return m.NeuronCost(r.cfg.Free.Consume(r.cfg.Now(), m.Neurons(u)))
 	}
-	if len(out) == 0 {
-		return nil, nil, fmt.Errorf("%w: %q", ErrUnknownProvider, call.Provider)
-	}
-	return out, []string{"provider requested: " + call.Provider}, nil
+	return m.Cost(u)
 }
 
 // Embed embeds texts with exactly the named model, failing over only to
@@ -219,29 +502,70 @@ func (r *Router) Embed(ctx context.Context, call Call, model string, texts []str
 		return EmbedResult{}, fmt.Errorf("%w: embedding model %s", ErrNoCandidate, model)
 	}
 	var lastErr error
+	var reasons []string
 	for _, h := range hosts {
-		start := r.cfg.Now()
+		key := h.Provider + "/" + model
+		now := r.cfg.Now()
+		m, _ := r.cfg.Catalog.Lookup(h.Provider, model)
+		if until := r.heldUntil(h.Provider); now.Before(until) {
+			reasons = append(reasons, fmt.Sprintf("skip %s: provider asked to wait", key))
+			continue
+		}
+		if r.cfg.Budget != nil && !m.Free {
+			if err := r.cfg.Budget.Allow(ctx, call, m); err != nil {
+				reasons = append(reasons, fmt.Sprintf("skip %s: %v", key, err))
+				continue
+			}
+		}
+		br := r.breaker(key)
+		if ok, _ := br.allow(now); !ok {
+			reasons = append(reasons, "skip "+key+": breaker open")
+			continue
+		}
 		resp, err := h.Client.Embed(ctx, providers.EmbedRequest{Model: model, Texts: texts})
 		if err == nil && len(resp.Vectors) != len(texts) {
 			err = &providers.Error{Provider: h.Provider, Model: model, Kind: providers.KindBadResponse,
 				Err: fmt.Errorf("%d vectors for %d texts", len(resp.Vectors), len(texts))}
 		}
-		m, _ := r.cfg.Catalog.Lookup(h.Provider, model)
-		res := Result{Usage: resp.Usage, Provider: h.Provider, Model: model, LatencyMs: r.cfg.Now().Sub(start).Milliseconds(),
-			CostMicros: m.Cost(resp.Usage)}
+		latency := r.cfg.Now().Sub(now)
+		r.statsOf(key).record(r.cfg.Now(), latency, err)
+		if err != nil {
+			resp.Usage = providers.Usage{}
+		}
+		res := Result{Usage: resp.Usage, Provider: h.Provider, Model: model, LatencyMs: latency.Milliseconds(),
+			CostMicros: r.cost(m, resp.Usage), Reasons: append(reasons, "embedding model of the index: "+model)}
 		var baselineModel string
 		res.BaselineMicros, baselineModel = r.cfg.Catalog.BaselineCost("embedding", "", resp.Usage)
 		if bookErr := r.book(ctx, call, "embedding", res, baselineModel, err); bookErr != nil {
+			br.release()
 			return EmbedResult{}, bookErr
 		}
 		if err == nil {
+			br.success()
 			return EmbedResult{Vectors: resp.Vectors, Usage: resp.Usage, Provider: h.Provider, Model: model,
 				CostMicros: res.CostMicros, BaselineMicros: res.BaselineMicros}, nil
 		}
 		lastErr = err
 		if ctx.Err() != nil {
+			br.release()
 			return EmbedResult{}, err
 		}
+		var pe *providers.Error
+		if errors.As(err, &pe) {
+			br.failure(r.cfg.Now(), pe.RetryAfter)
+			if pe.RetryAfter > 0 && (pe.Kind == providers.KindRateLimited || pe.Kind == providers.KindQuota) {
+				r.hold(h.Provider, r.cfg.Now().Add(pe.RetryAfter))
+			}
+			if !pe.Failover() {
+				return EmbedResult{}, err
+			}
+		} else {
+			br.failure(r.cfg.Now(), 0)
+		}
+		reasons = append(reasons, fmt.Sprintf("%s failed (%s)", key, providers.KindOf(err)))
+	}
+	if lastErr == nil {
+		return EmbedResult{}, fmt.Errorf("%w: every host of %s is unavailable (%s)", ErrNoCandidate, model, strings.Join(reasons, "; "))
 	}
 	return EmbedResult{}, fmt.Errorf("router: every host of %s failed: %w", model, lastErr)
 }
@@ -251,8 +575,8 @@ func (r *Router) Embed(ctx context.Context, call Call, model string, texts []str
 func (r *Router) book(ctx context.Context, call Call, kind string, res Result, baselineModel string, callErr error) error {
 	e := storage.LedgerEntry{
 		ID: storage.NewID(), Time: r.cfg.Now().UTC(), UserID: call.UserID, Service: call.Service, Kind: kind,
-		Provider: res.Provider, Model: res.Model, Tier: res.Tier,
-		TokensIn: res.Usage.InputTokens, TokensOut: res.Usage.OutputTokens,
+		Provider: res.Provider, Model: res.Model, Tier: res.Tier, Arm: res.Arm,
+		TokensIn: res.Usage.InputTokens, TokensOut: res.Usage.OutputTokens, CachedTokens: res.Usage.CachedInputTokens,
 		CostMicros: res.CostMicros, BaselineMicros: res.BaselineMicros, BaselineModel: baselineModel,
 		Estimated: res.Usage.Estimated, LatencyMs: res.LatencyMs, Outcome: storage.OutcomeOK,
 		Reasons: res.Reasons, RequestID: call.RequestID,
@@ -263,7 +587,133 @@ func (r *Router) book(ctx context.Context, call Call, kind string, res Result, b
 	}
 	// Book even when the caller went away: the call happened.
 	if err := r.cfg.Ledger.AppendLedger(context.WithoutCancel(ctx), e); err != nil {
-		return fmt.Errorf("router: book ledger entry: %w", err)
+		return fmt.Errorf("%w: %w", errLedger, err)
 	}
 	return nil
+}
+
+// Health is the state of one provider+model.
+type Health struct {
+	Provider        string    `json:"provider"`
+	Model           string    `json:"model"`
+	Kind            string    `json:"kind"`
+	Tiers           []string  `json:"tiers,omitempty"`
+	Status          string    `json:"status"` // healthy, degraded, down, unknown
+	Breaker         string    `json:"breaker"`
+	OpenUntil       time.Time `json:"openUntil,omitzero"`
+	HeldUntil       time.Time `json:"heldUntil,omitzero"`
+	Calls           int64     `json:"calls"`
+	ErrorRate       float64   `json:"errorRate"`
+	P50Ms           float64   `json:"p50Ms"`
+	P95Ms           float64   `json:"p95Ms"`
+	LastError       string    `json:"lastError,omitempty"`
+	LastErrorAt     time.Time `json:"lastErrorAt,omitzero"`
+	LastProbe       time.Time `json:"lastProbe,omitzero"`
+	ProbeError      string    `json:"probeError,omitempty"`
+	Reachable       *bool     `json:"reachable,omitempty"`
+	FreeNeuronsLeft *float64  `json:"freeNeuronsLeft,omitempty"`
+}
+
+// Health reports every configured model: breaker state, error rate and
+// latency of recent calls, last error, last probe.
+func (r *Router) Health() []Health {
+	now := r.cfg.Now()
+	tiers := map[string][]string{}
+	for _, tier := range catalog.Tiers {
+		for _, c := range r.cfg.Tiers[tier] {
+			tiers[c.key()] = append(tiers[c.key()], tier)
+		}
+	}
+	var out []Health
+	add := func(provider, model, kind string) {
+		key := provider + "/" + model
+		state, until, _ := r.breaker(key).snapshot()
+		st := r.statsOf(key)
+		errRate, p50, p95 := st.summary()
+		st.mu.Lock()
+		h := Health{Provider: provider, Model: model, Kind: kind, Tiers: tiers[key], Breaker: state, Calls: st.calls, ErrorRate: errRate,
+			P50Ms: float64(p50.Microseconds()) / 1000, P95Ms: float64(p95.Microseconds()) / 1000,
+			LastError: st.lastErr, LastErrorAt: st.lastErrAt}
+		st.mu.Unlock()
+		if state == StateOpen {
+			h.OpenUntil = until
+		}
+		if held := r.heldUntil(provider); now.Before(held) {
+			h.HeldUntil = held
+		}
+		r.mu.Lock()
+		if pr, ok := r.probes[provider]; ok {
+			h.LastProbe = pr.at
+			ok := pr.err == nil
+			h.Reachable = &ok
+			if pr.err != nil {
+				h.ProbeError = pr.err.Error()
+			}
+		}
+		r.mu.Unlock()
+		if provider == "cloudflare" && r.cfg.Free != nil {
+			left := r.cfg.Free.Remaining(now)
+			h.FreeNeuronsLeft = &left
+		}
+		switch {
+		case state == StateOpen || (h.Reachable != nil && !*h.Reachable):
+			h.Status = "down"
+		case !h.HeldUntil.IsZero() || state == StateHalfOpen || errRate > 0.2:
+			h.Status = "degraded"
+		case h.Calls == 0 && h.Reachable == nil:
+			h.Status = "unknown"
+		default:
+			h.Status = "healthy"
+		}
+		out = append(out, h)
+	}
+	for _, c := range r.allCandidates() {
+		add(c.Provider, c.Model, "chat")
+	}
+	models := make([]string, 0, len(r.cfg.Embedders))
+	for m := range r.cfg.Embedders {
+		models = append(models, m)
+	}
+	sort.Strings(models)
+	for _, m := range models {
+		for _, h := range r.cfg.Embedders[m] {
+			add(h.Provider, m, "embedding")
+		}
+	}
+	return out
+}
+
+// Probe checks every provider that can be pinged (listing models costs
+// nothing) and records the outcome for Health. timeout bounds each ping.
+func (r *Router) Probe(ctx context.Context, timeout time.Duration) {
+	for name, p := range r.cfg.Pingers {
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		err := p.Ping(pctx)
+		cancel()
+		r.mu.Lock()
+		r.probes[name] = probeResult{at: r.cfg.Now(), err: err}
+		r.mu.Unlock()
+	}
+}
+
+// Providers names the configured providers, for logs.
+func (r *Router) Providers() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range r.allCandidates() {
+		if !seen[c.Provider] {
+			seen[c.Provider] = true
+			out = append(out, c.Provider)
+		}
+	}
+	for _, hosts := range r.cfg.Embedders {
+		for _, h := range hosts {
+			if !seen[h.Provider] {
+				seen[h.Provider] = true
+				out = append(out, h.Provider)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -59,10 +59,14 @@ func (s *scripted) ChatStream(ctx context.Context, req providers.ChatRequest, on
 	return resp, err
 }
 
+func allTiers(c []router.ChatCandidate) map[string][]router.ChatCandidate {
+	return map[string][]router.ChatCandidate{"small": c, "medium": c, "large": c}
+}
+
 func newRouter(t *testing.T, l *memLedger, chat ...router.ChatCandidate) *router.Router {
 	r, err := router.New(router.Config{
 		Catalog:   catalog.Default(),
-		Chat:      chat,
+		Tiers:     allTiers(chat),
 		Embedders: map[string][]router.EmbedHost{local.EmbedModel: {{Provider: local.Name, Client: local.New()}}},
 		Ledger:    l,
 	})
@@ -80,15 +84,16 @@ func TestChatBooksCostAndBaseline(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "openai", res.Provider)
 	require.Equal(t, int64(12500), res.CostMicros, "1k in × $2.50/M + 1k out × $10/M")
-	require.Equal(t, int64(12500), res.BaselineMicros, "the large tier's baseline is gpt-4o itself: no saving")
+	require.Equal(t, int64(750), res.BaselineMicros, "the small tier's baseline: gpt-4o-mini")
 	require.Len(t, l.entries, 1)
 	e := l.entries[0]
 	require.Equal(t, storage.OutcomeOK, e.Outcome)
 	require.Equal(t, "u", e.UserID)
 	require.Equal(t, "rq", e.RequestID)
 	require.Equal(t, int64(12500), e.CostMicros)
-	require.Equal(t, "gpt-4o", e.BaselineModel)
-	require.Equal(t, "large", e.Tier)
+	require.Equal(t, "gpt-4o-mini", e.BaselineModel)
+	require.Equal(t, "small", e.Tier, "an empty request is simple")
+	require.Equal(t, "cheap", e.Arm)
 }
 
 func TestFailoverBooksEveryAttempt(t *testing.T) {
@@ -139,7 +144,7 @@ func TestProviderOverride(t *testing.T) {
 
 func TestUnpricedCandidateRefused(t *testing.T) {
 	_, err := router.New(router.Config{Catalog: catalog.Default(), Ledger: &memLedger{},
-		Chat: []router.ChatCandidate{{Provider: "openai", Model: "gpt-unknown", Client: &scripted{}}}})
+		Tiers: allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-unknown", Client: &scripted{}}})})
 	require.ErrorIs(t, err, catalog.ErrUnknownModel)
 }
 

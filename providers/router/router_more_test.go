@@ -1,0 +1,265 @@
+package router_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/penny-dev/penny/providers"
+	"github.com/penny-dev/penny/providers/catalog"
+	"github.com/penny-dev/penny/providers/local"
+	"github.com/penny-dev/penny/providers/router"
+	"github.com/penny-dev/penny/storage"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// counting is a chat model that fails with err while err is set.
+type counting struct {
+	mu    sync.Mutex
+	err   error
+	calls int
+}
+
+func (c *counting) Chat(context.Context, providers.ChatRequest) (providers.ChatResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls++
+	if c.err != nil {
+		return providers.ChatResponse{}, c.err
+	}
+	return providers.ChatResponse{Text: "ok", Usage: providers.Usage{InputTokens: 10, OutputTokens: 10}}, nil
+}
+
+func (c *counting) set(err error) { c.mu.Lock(); c.err = err; c.mu.Unlock() }
+func (c *counting) n() int        { c.mu.Lock(); defer c.mu.Unlock(); return c.calls }
+
+func build(t *testing.T, cfg router.Config) *router.Router {
+	t.Helper()
+	if cfg.Catalog == nil {
+		cfg.Catalog = catalog.Default()
+	}
+	if cfg.Ledger == nil {
+		cfg.Ledger = &memLedger{}
+	}
+	r, err := router.New(cfg)
+	require.NoError(t, err)
+	return r
+}
+
+var down = &providers.Error{Kind: providers.KindUnavailable, Err: errors.New("503")}
+
+// TestBreakerOneDoomedAttemptPerWindow: during an outage the broken
+// provider gets Failures calls, then one probe per cooldown window, not
+// one call per request.
+func TestBreakerOneDoomedAttemptPerWindow(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	cf := &counting{err: down}
+	r := build(t, router.Config{Now: clk.Now, Breaker: router.BreakerOptions{Failures: 2, Cooldown: 10 * time.Second, MaxCooldown: time.Minute},
+		Tiers: allTiers([]router.ChatCandidate{{Provider: "cloudflare", Model: "@cf/meta/llama-3.2-3b-instruct", Client: cf}, localCand})})
+	ask := func() router.Result {
+		res, err := r.Chat(context.Background(), router.Call{UserID: "u"}, providers.ChatRequest{}, nil)
+		require.NoError(t, err, "no user-visible error: the next candidate answers")
+		return res
+	}
+	for range 50 {
+		require.Equal(t, local.Name, ask().Provider)
+	}
+	require.Equal(t, 2, cf.n(), "two failures open the breaker; the other 48 requests skip it")
+
+	clk.Add(11 * time.Second)
+	res := ask()
+	require.Equal(t, 3, cf.n(), "one probe after the cooldown")
+	require.Equal(t, local.Name, res.Provider)
+	for range 20 {
+		ask()
+	}
+	require.Equal(t, 3, cf.n(), "the failed probe reopened it, with a longer cooldown")
+	clk.Add(15 * time.Second)
+	ask()
+	require.Equal(t, 3, cf.n(), "cooldown doubled to 20s")
+	clk.Add(6 * time.Second)
+	cf.set(nil) // the provider is back
+	require.Equal(t, "cloudflare", ask().Provider, "the probe succeeds and closes the breaker")
+	require.Equal(t, "cloudflare", ask().Provider)
+
+	h := r.Health()
+	require.Equal(t, "cloudflare", h[0].Provider)
+	require.Equal(t, router.StateClosed, h[0].Breaker)
+	require.Positive(t, h[0].ErrorRate)
+	require.Contains(t, h[0].LastError, "503")
+}
+
+func TestRetryAfterHoldsTheProvider(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	limited := &counting{err: &providers.Error{Kind: providers.KindRateLimited, RetryAfter: 30 * time.Second, Err: errors.New("429")}}
+	r := build(t, router.Config{Now: clk.Now, Tiers: allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-4o-mini", Client: limited}, localCand})})
+	res, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, local.Name, res.Provider)
+	limited.set(nil)
+	res, err = r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, local.Name, res.Provider, "openai asked to wait 30s")
+	require.Contains(t, strings.Join(res.Reasons, "|"), "provider asked to wait")
+	require.Equal(t, 1, limited.n())
+	clk.Add(31 * time.Second)
+	res, err = r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "openai", res.Provider)
+}
+
+func TestQuotaIsNotRetriedOnTheSameProvider(t *testing.T) {
+	quota := &counting{err: &providers.Error{Kind: providers.KindQuota, RetryAfter: time.Hour, Err: errors.New("insufficient_quota")}}
+	r := build(t, router.Config{Tiers: allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-4o-mini", Client: quota}, localCand})})
+	for range 5 {
+		res, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+		require.NoError(t, err)
+		require.Equal(t, local.Name, res.Provider)
+	}
+	require.Equal(t, 1, quota.n())
+}
+
+func TestTiersAndModelPin(t *testing.T) {
+	small, large := &counting{}, &counting{}
+	l := &memLedger{}
+	r := build(t, router.Config{Ledger: l, Tiers: map[string][]router.ChatCandidate{
+		"small": {{Provider: "cloudflare", Model: "@cf/meta/llama-3.2-3b-instruct", Client: small}, localCand},
+		"large": {{Provider: "cloudflare", Model: "@cf/meta/llama-3.3-70b-instruct-fp8-fast", Client: large}, localCand},
+	}})
+	hard := providers.ChatRequest{Messages: []providers.Message{{Role: "user", Content: "Design a sharded architecture, explain the trade-offs step by step and prove it scales."}}}
+	res, err := r.Chat(context.Background(), router.Call{}, hard, nil)
+	require.NoError(t, err)
+	require.Equal(t, "large", res.Tier)
+	require.Equal(t, "@cf/meta/llama-3.3-70b-instruct-fp8-fast", res.Model)
+	require.Contains(t, res.Reasons[0], "tier large")
+	require.Equal(t, "large", l.entries[0].Tier)
+	require.Contains(t, strings.Join(l.entries[0].Reasons, "|"), "multi-step reasoning")
+
+	res, err = r.Chat(context.Background(), router.Call{Tier: "small"}, hard, nil)
+	require.NoError(t, err)
+	require.Equal(t, "@cf/meta/llama-3.2-3b-instruct", res.Model)
+
+	res, err = r.Chat(context.Background(), router.Call{Model: "@cf/meta/llama-3.3-70b-instruct-fp8-fast"}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "@cf/meta/llama-3.3-70b-instruct-fp8-fast", res.Model)
+	_, err = r.Chat(context.Background(), router.Call{Model: "gpt-99"}, providers.ChatRequest{}, nil)
+	require.ErrorIs(t, err, router.ErrUnknownModel)
+}
+
+func TestRollbackSwitchAndTrafficSplit(t *testing.T) {
+	cheap, ref := &counting{}, &counting{}
+	l := &memLedger{}
+	r := build(t, router.Config{Ledger: l,
+		Tiers:   allTiers([]router.ChatCandidate{{Provider: "cloudflare", Model: "@cf/meta/llama-3.2-3b-instruct", Client: cheap}, localCand}),
+		Control: allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-4o-mini", Client: ref}}),
+	})
+	// Rollback: everything to openai, without a restart.
+	r.SetSettings(router.Settings{ForceProvider: "openai", CheapPercent: 100})
+	res, err := r.Chat(context.Background(), router.Call{UserID: "u1"}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "openai", res.Provider)
+	require.Contains(t, strings.Join(res.Reasons, "|"), "rollback switch")
+
+	// 50 % split: sticky per user, the arm on the ledger.
+	r.SetSettings(router.Settings{CheapPercent: 50})
+	arms := map[string]string{}
+	counts := map[string]int{}
+	for i := range 200 {
+		user := fmt.Sprintf("user-%d", i)
+		for range 2 {
+			res, err := r.Chat(context.Background(), router.Call{UserID: user}, providers.ChatRequest{}, nil)
+			require.NoError(t, err)
+			if prev, ok := arms[user]; ok {
+				require.Equal(t, prev, res.Arm, "sticky per user")
+			}
+			arms[user] = res.Arm
+		}
+		counts[arms[user]]++
+	}
+	require.InDelta(t, 100, counts["cheap"], 30)
+	require.InDelta(t, 100, counts["control"], 30)
+	last := l.entries[len(l.entries)-1]
+	require.Equal(t, arms["user-199"], last.Arm)
+	if last.Arm == "control" {
+		require.Equal(t, "openai", last.Provider)
+	}
+}
+
+type denyPaid struct{}
+
+func (denyPaid) Allow(context.Context, router.Call, catalog.Model) error {
+	return errors.New("monthly budget spent")
+}
+
+func TestBudgetHookAndContextWindow(t *testing.T) {
+	paid := &counting{}
+	r := build(t, router.Config{Budget: denyPaid{}, Tiers: allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-4o-mini", Client: paid}, localCand})})
+	res, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, local.Name, res.Provider, "paid models leave the list; free ones stay")
+	require.Contains(t, strings.Join(res.Reasons, "|"), "monthly budget spent")
+	require.Zero(t, paid.n())
+
+	small := &counting{}
+	r = build(t, router.Config{Tiers: allTiers([]router.ChatCandidate{{Provider: "cloudflare", Model: "@cf/meta/llama-3.2-3b-instruct", Client: small}, localCand})})
+	big := providers.ChatRequest{Messages: []providers.Message{{Role: "user", Content: strings.Repeat("word ", 40000)}}}
+	res, err = r.Chat(context.Background(), router.Call{Tier: "small"}, big, nil)
+	require.NoError(t, err)
+	require.Equal(t, local.Name, res.Provider)
+	require.Contains(t, strings.Join(res.Reasons, "|"), "context window 8192")
+}
+
+func TestCloudflareFreeNeurons(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	cf := &counting{}
+	l := &memLedger{}
+	free := catalog.NewFreeAllocation(10000)
+	r := build(t, router.Config{Now: clk.Now, Free: free, Ledger: l,
+		Tiers: allTiers([]router.ChatCandidate{{Provider: "cloudflare", Model: "@cf/meta/llama-3.3-70b-instruct-fp8-fast", Client: cf}})})
+	free.Consume(clk.Now(), 10000-1)
+	res, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	// 10 in × 26,668/M + 10 out × 204,805/M = 2.3147 neurons; 1 was free.
+	require.Equal(t, int64(14), res.CostMicros, "1.3147 billable neurons × 11 µ$")
+	require.Equal(t, int64(14), l.entries[0].CostMicros)
+}
+
+func TestProbeAndProviders(t *testing.T) {
+	r := build(t, router.Config{Tiers: allTiers([]router.ChatCandidate{localCand}),
+		Pingers: map[string]router.Pinger{"openai": pingErr{errors.New("connection refused")}}})
+	r.Probe(context.Background(), time.Second)
+	require.Equal(t, []string{"local"}, r.Providers())
+	require.NoError(t, r.CheckProvider("local"))
+	require.ErrorIs(t, r.CheckProvider("anthropic"), router.ErrUnknownProvider)
+}
+
+type pingErr struct{ err error }
+
+func (p pingErr) Ping(context.Context) error { return p.err }
+
+func TestCancelledCallerDoesNotTripTheBreaker(t *testing.T) {
+	slow := &counting{err: context.Canceled}
+	r := build(t, router.Config{Breaker: router.BreakerOptions{Failures: 1},
+		Tiers: allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-4o-mini", Client: slow}, localCand})})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := r.Chat(ctx, router.Call{}, providers.ChatRequest{}, nil)
+	require.Error(t, err)
+	slow.set(nil)
+	res, err := r.Chat(context.Background(), router.Call{Service: storage.ServiceChat}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "openai", res.Provider)
+}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/penny-dev/penny/app/auth"
@@ -19,6 +21,7 @@ import (
 	"github.com/penny-dev/penny/app/documents"
 	"github.com/penny-dev/penny/app/rag"
 	"github.com/penny-dev/penny/app/retrieval"
+	"github.com/penny-dev/penny/app/routing"
 	"github.com/penny-dev/penny/providers/catalog"
 	"github.com/penny-dev/penny/providers/local"
 	"github.com/penny-dev/penny/providers/router"
@@ -43,8 +46,14 @@ type App struct {
 	RAG       *rag.Service
 	Chat      *chat.Service
 	Costs     *costs.Service
+	Routing   *routing.Service
+	// EmbedModel is the embedding model the search index is bound to.
+	EmbedModel catalog.Model
 	// Started is when New finished.
 	Started time.Time
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
 }
 
 // NewLogger builds the slog logger the configuration asks for.
@@ -76,20 +85,25 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	}
 	a.Store = st
 
-	offline := local.New()
+	ps, err := buildProviders(ctx, cfg.Providers, logger, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	a.Catalog = ps.catalog
 	a.Router, err = router.New(router.Config{
-		Catalog: a.Catalog,
-		Chat:    []router.ChatCandidate{{Provider: local.Name, Model: local.ChatModel, Client: offline}},
-		Embedders: map[string][]router.EmbedHost{
-			local.EmbedModel: {{Provider: local.Name, Client: offline}},
-		},
-		Ledger: st, Logger: logger,
+		Catalog: ps.catalog, Tiers: ps.tiers, Control: ps.control, Embedders: ps.embedders, Pingers: ps.pingers,
+		Free: ps.free, Ledger: st, Logger: logger,
 	})
 	if err != nil {
 		return nil, err
 	}
-	logger.Info("providers active", slog.String("chat", "local/"+local.ChatModel), slog.String("embedding", "local/"+local.EmbedModel))
-
+	a.Routing, err = routing.New(ctx, st, a.Router, router.Settings{CheapPercent: cfg.Providers.CheapPercent}, cfg.Providers.ForceProvider)
+	if err != nil {
+		return nil, err
+	}
+	if a.EmbedModel, err = a.chooseEmbedModel(ctx, ps); err != nil {
+		return nil, err
+	}
 	if err := a.openIndexes(ctx); err != nil {
 		return nil, err
 	}
@@ -103,14 +117,106 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 		return nil, err
 	}
 	a.Documents = documents.New(st, a.Router, a.Indexes, documents.Options{
-		FilesDir: cfg.FilesDir(), MaxFileBytes: cfg.MaxFileBytes, EmbedModel: local.EmbedModel, Logger: logger,
+		FilesDir: cfg.FilesDir(), MaxFileBytes: cfg.MaxFileBytes, EmbedModel: a.EmbedModel.ID, Logger: logger,
 		Chunker: documents.Chunker{Target: cfg.ChunkTokens, Overlap: cfg.ChunkOverlap},
 	})
-	a.RAG = rag.New(st, a.Router, a.Indexes, rag.Options{EmbedModel: local.EmbedModel, MaxChunks: cfg.RAGMaxChunks, Logger: logger})
+	a.RAG = rag.New(st, a.Router, a.Indexes, rag.Options{EmbedModel: a.EmbedModel.ID, MaxChunks: cfg.RAGMaxChunks, Logger: logger})
 	a.Chat = chat.New(st, a.RAG, a.Router, chat.Options{})
 	a.Costs = costs.New(st)
+	a.startProbes(cfg.Providers.ProbeInterval)
 	a.Started = time.Now()
 	return a, nil
+}
+
+// embedSetting records the index's embedding model ("provider/model").
+const embedSetting = "retrieval.embed_model"
+
+// chooseEmbedModel returns the model the index is bound to: the recorded
+// one; else the model of chunks already stored; else the configured one;
+// else the cheapest configured (Cloudflare bge-m3, OpenAI
+// text-embedding-3-small, the built-in embedder). The choice is recorded,
+// so an index never changes model silently (design rule 1).
+func (a *App) chooseEmbedModel(ctx context.Context, ps *providerSet) (catalog.Model, error) {
+	lookup := func(ref string) (catalog.Model, error) {
+		provider, id, _ := strings.Cut(ref, "/")
+		if provider != "" && id != "" {
+			if m, err := ps.catalog.Lookup(provider, id); err == nil {
+				return m, nil
+			}
+		}
+		for _, m := range ps.catalog.Models() { // a bare model id
+			if m.Kind == "embedding" && (m.ID == ref || m.ID == id) {
+				return m, nil
+			}
+		}
+		return catalog.Model{}, fmt.Errorf("app: embedding model %q is not in the catalog", ref)
+	}
+	choice := ""
+	if raw, err := a.Store.GetSetting(ctx, embedSetting); err == nil {
+		choice = string(raw)
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return catalog.Model{}, err
+	}
+	if choice == "" {
+		errFound := errors.New("found")
+		err := a.Store.EachChunk(ctx, func(c storage.Chunk) error { choice = c.EmbedModel; return errFound })
+		if err != nil && !errors.Is(err, errFound) {
+			return catalog.Model{}, err
+		}
+	}
+	if choice == "" && a.Config.Providers.EmbedModel != "auto" {
+		choice = a.Config.Providers.EmbedModel
+		if provider, id, _ := strings.Cut(choice, "/"); len(ps.embedders[id]) == 0 {
+			return catalog.Model{}, fmt.Errorf("app: PENNY_EMBED_MODEL=%s, but %s is not configured", choice, provider)
+		}
+	}
+	if choice == "" {
+		for _, ref := range []string{"cloudflare/@cf/baai/bge-m3", "openai/text-embedding-3-small"} {
+			if _, id, _ := strings.Cut(ref, "/"); len(ps.embedders[id]) > 0 {
+				choice = ref
+				break
+			}
+		}
+	}
+	if choice == "" {
+		choice = local.Name + "/" + local.EmbedModel
+	}
+	m, err := lookup(choice)
+	if err != nil {
+		return m, err
+	}
+	if _, err := a.Store.PutSettingIfAbsent(ctx, embedSetting, []byte(m.Provider+"/"+m.ID)); err != nil {
+		return m, err
+	}
+	if len(ps.embedders[m.ID]) == 0 {
+		a.Logger.Warn("the index's embedding model has no configured host: questions use keyword retrieval and uploads wait until it is back",
+			slog.String("model", m.Provider+"/"+m.ID))
+	}
+	a.Logger.Info("search index", slog.String("embeddingModel", m.Provider+"/"+m.ID), slog.Int("dimensions", m.Dimensions))
+	return m, nil
+}
+
+// startProbes pings the providers every interval until Close.
+func (a *App) startProbes(interval time.Duration) {
+	if interval <= 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stop = cancel
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			a.Router.Probe(ctx, 10*time.Second)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }
 
 // openIndexes opens the keyword index and loads the vector index from the
@@ -127,7 +233,7 @@ func (a *App) openIndexes(ctx context.Context) error {
 		}
 		return keyword.Open(path)
 	}
-	a.Indexes = &retrieval.Indexes{EmbedModel: local.EmbedModel, Vectors: exact.New(local.EmbedDimensions), Logger: a.Logger}
+	a.Indexes = &retrieval.Indexes{EmbedModel: a.EmbedModel.ID, Vectors: exact.New(a.EmbedModel.Dimensions), Logger: a.Logger}
 	var kw vector.KeywordIndex
 	kw, err := keyword.Open(path)
 	if err != nil {
@@ -151,8 +257,12 @@ func (a *App) Ready(ctx context.Context) error {
 	return err
 }
 
-// Close flushes the indexes and closes the store.
+// Close stops background work, flushes the indexes and closes the store.
 func (a *App) Close() error {
+	if a.stop != nil {
+		a.stop()
+	}
+	a.wg.Wait()
 	var errs []error
 	if a.Indexes != nil && a.Indexes.Keywords != nil {
 		errs = append(errs, a.Indexes.Keywords.Close())

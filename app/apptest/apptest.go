@@ -41,7 +41,8 @@ func New(t *testing.T, env map[string]string) *TestApp {
 // Open starts penny on dir (to test restarts).
 func Open(t *testing.T, dir string, env map[string]string) *TestApp {
 	t.Helper()
-	vars := map[string]string{"PENNY_DATA_DIR": dir, "PENNY_PASSWORD_MEMORY_KIB": "64", "PENNY_PASSWORD_TIME": "1", "PENNY_LOG_LEVEL": "error"}
+	vars := map[string]string{"PENNY_DATA_DIR": dir, "PENNY_PASSWORD_MEMORY_KIB": "64", "PENNY_PASSWORD_TIME": "1", "PENNY_LOG_LEVEL": "error",
+		"PENNY_OLLAMA_URL": "off", "PENNY_PROBE_INTERVAL": "0"}
 	for k, v := range env {
 		vars[k] = v
 	}

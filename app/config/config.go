@@ -63,64 +63,105 @@ type Config struct {
 	PasswordMemoryKiB uint32
 	PasswordTime      uint32
 	PasswordThreads   uint8
+
+	Providers Providers
 }
 
-// Setting describes one configuration value.
+// Providers configure the model providers and the router. A provider
+// without credentials is not used.
+type Providers struct {
+	OpenAIKey           string
+	OpenAIBaseURL       string
+	AnthropicKey        string
+	AnthropicBaseURL    string
+	CloudflareAccountID string
+	CloudflareToken     string
+	CloudflareBaseURL   string
+	// OllamaURL is "auto" (use http://localhost:11434 when it answers),
+	// "off", or the base URL of an OpenAI-compatible local server.
+	OllamaURL    string
+	OllamaAPIKey string
+	// OllamaTiers are the tiers local models serve. Default small, medium.
+	OllamaTiers []string
+	// Routes override the candidate order per tier ("provider/model" each).
+	Routes map[string][]string
+	// EmbedModel is the embedding model of a new index ("provider/model"),
+	// or "auto" (by price: Cloudflare bge-m3, then OpenAI
+	// text-embedding-3-small, then the built-in embedder).
+	EmbedModel string
+	// ForceProvider is the rollback switch from the environment.
+	ForceProvider string
+	// CheapPercent is the share of users on the cheap arm (0-100).
+	CheapPercent int
+	// Timeout bounds every provider call. Default 60s.
+	Timeout time.Duration
+	// ProbeInterval is how often providers are pinged; 0 disables. Default 5m.
+	ProbeInterval time.Duration
+	// CatalogFile replaces the embedded model catalog.
+	CatalogFile string
+}
+
+// Setting describes one configuration value. A setting without Flag is
+// read from the environment only (secrets: flags show in process lists).
+// Alt names are read when Env is unset (the variables users already have,
+// such as OPENAI_API_KEY).
 type Setting struct {
 	Flag, Env, Default, Help string
 	set                      func(*Config, string) error
+	Alt                      []string
+	Secret                   bool
 }
 
 // Settings is the table of every setting, in documentation order.
 var Settings = []Setting{
-	{"addr", "PENNY_ADDR", ":8080", "listen address", func(c *Config, v string) error { c.Addr = v; return nil }},
-	{"data-dir", "PENNY_DATA_DIR", "./data", "directory for the store, indexes and uploaded files", func(c *Config, v string) error { c.DataDir = v; return nil }},
-	{"registration", "PENNY_REGISTRATION", "", "open, invite or closed (empty: invite once the first user exists)", func(c *Config, v string) error {
+	setting("addr", "PENNY_ADDR", ":8080", "listen address", func(c *Config, v string) error { c.Addr = v; return nil }),
+	setting("data-dir", "PENNY_DATA_DIR", "./data", "directory for the store, indexes and uploaded files", func(c *Config, v string) error { c.DataDir = v; return nil }),
+	setting("registration", "PENNY_REGISTRATION", "", "open, invite or closed (empty: invite once the first user exists)", func(c *Config, v string) error {
 		switch v {
 		case "", "open", "invite", "closed":
 			c.Registration = v
 			return nil
 		}
 		return fmt.Errorf("must be open, invite or closed")
-	}},
-	{"log-level", "PENNY_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
+	}),
+	setting("log-level", "PENNY_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		switch v {
 		case "debug", "info", "warn", "error":
 			c.LogLevel = v
 			return nil
 		}
 		return fmt.Errorf("must be debug, info, warn or error")
-	}},
-	{"log-format", "PENNY_LOG_FORMAT", "text", "text or json", func(c *Config, v string) error {
+	}),
+	setting("log-format", "PENNY_LOG_FORMAT", "text", "text or json", func(c *Config, v string) error {
 		if v != "text" && v != "json" {
 			return fmt.Errorf("must be text or json")
 		}
 		c.LogFormat = v
 		return nil
-	}},
-	{"max-body-bytes", "PENNY_MAX_BODY_BYTES", "1048576", "largest JSON request body, bytes", intSetter(func(c *Config, n int64) { c.MaxBodyBytes = n })},
-	{"max-file-bytes", "PENNY_MAX_FILE_BYTES", "10485760", "largest uploaded file, bytes", intSetter(func(c *Config, n int64) { c.MaxFileBytes = n })},
-	{"max-upload-bytes", "PENNY_MAX_UPLOAD_BYTES", "52428800", "largest upload request (all files), bytes", intSetter(func(c *Config, n int64) { c.MaxUploadBytes = n })},
-	{"chunk-tokens", "PENNY_CHUNK_TOKENS", "200", "target chunk size, tokens", intSetter(func(c *Config, n int64) { c.ChunkTokens = int(n) })},
-	{"chunk-overlap", "PENNY_CHUNK_OVERLAP", "40", "tokens shared by neighbouring chunks", func(c *Config, v string) error {
+	}),
+	setting("max-body-bytes", "PENNY_MAX_BODY_BYTES", "1048576", "largest JSON request body, bytes", intSetter(func(c *Config, n int64) { c.MaxBodyBytes = n })),
+	setting("max-file-bytes", "PENNY_MAX_FILE_BYTES", "10485760", "largest uploaded file, bytes", intSetter(func(c *Config, n int64) { c.MaxFileBytes = n })),
+	setting("max-upload-bytes", "PENNY_MAX_UPLOAD_BYTES", "52428800", "largest upload request (all files), bytes", intSetter(func(c *Config, n int64) { c.MaxUploadBytes = n })),
+	setting("chunk-tokens", "PENNY_CHUNK_TOKENS", "200", "target chunk size, tokens", intSetter(func(c *Config, n int64) { c.ChunkTokens = int(n) })),
+	setting("chunk-overlap", "PENNY_CHUNK_OVERLAP", "40", "tokens shared by neighbouring chunks", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			return fmt.Errorf("must be a whole number ≥ 0")
 		}
 		c.ChunkOverlap = n
 		return nil
-	}},
-	{"rag-max-chunks", "PENNY_RAG_MAX_CHUNKS", "5", "passages per answer unless the request asks (1-20)", intSetter(func(c *Config, n int64) { c.RAGMaxChunks = int(n) })},
-	{"access-token-ttl", "PENNY_ACCESS_TOKEN_TTL", "15m", "lifetime of an access token", durationSetter(func(c *Config, d time.Duration) { c.AccessTokenTTL = d })},
-	{"refresh-token-ttl", "PENNY_REFRESH_TOKEN_TTL", "720h", "lifetime of a refresh token", durationSetter(func(c *Config, d time.Duration) { c.RefreshTokenTTL = d })},
-	{"cookie-secure", "PENNY_COOKIE_SECURE", "auto", "auto (Secure over HTTPS), true or false", func(c *Config, v string) error {
+	}),
+	setting("rag-max-chunks", "PENNY_RAG_MAX_CHUNKS", "5", "passages per answer unless the request asks (1-20)", intSetter(func(c *Config, n int64) { c.RAGMaxChunks = int(n) })),
+	setting("access-token-ttl", "PENNY_ACCESS_TOKEN_TTL", "15m", "lifetime of an access token", durationSetter(func(c *Config, d time.Duration) { c.AccessTokenTTL = d })),
+	setting("refresh-token-ttl", "PENNY_REFRESH_TOKEN_TTL", "720h", "lifetime of a refresh token", durationSetter(func(c *Config, d time.Duration) { c.RefreshTokenTTL = d })),
+	setting("cookie-secure", "PENNY_COOKIE_SECURE", "auto", "auto (Secure over HTTPS), true or false", func(c *Config, v string) error {
 		if v != "auto" && v != "true" && v != "false" {
 			return fmt.Errorf("must be auto, true or false")
 		}
 		c.CookieSecure = v
 		return nil
-	}},
-	{"trusted-proxies", "PENNY_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted", func(c *Config, v string) error {
+	}),
+	setting("trusted-proxies", "PENNY_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is trusted", func(c *Config, v string) error {
 		c.TrustedProxies = nil
 		for _, s := range strings.Split(v, ",") {
 			if s = strings.TrimSpace(s); s == "" {
@@ -133,12 +174,112 @@ var Settings = []Setting{
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 		return nil
-	}},
-	{"login-max-failures", "PENNY_LOGIN_MAX_FAILURES", "5", "failed logins per account before the wait doubles per try", intSetter(func(c *Config, n int64) { c.LoginMaxFailures = int(n) })},
-	{"shutdown-timeout", "PENNY_SHUTDOWN_TIMEOUT", "30s", "how long shutdown waits for requests to finish", durationSetter(func(c *Config, d time.Duration) { c.ShutdownTimeout = d })},
-	{"password-memory-kib", "PENNY_PASSWORD_MEMORY_KIB", "19456", "argon2id memory per password hash, KiB", intSetter(func(c *Config, n int64) { c.PasswordMemoryKiB = uint32(n) })},
-	{"password-time", "PENNY_PASSWORD_TIME", "2", "argon2id passes", intSetter(func(c *Config, n int64) { c.PasswordTime = uint32(n) })},
-	{"password-threads", "PENNY_PASSWORD_THREADS", "1", "argon2id lanes", intSetter(func(c *Config, n int64) { c.PasswordThreads = uint8(min(n, 255)) })},
+	}),
+	setting("login-max-failures", "PENNY_LOGIN_MAX_FAILURES", "5", "failed logins per account before the wait doubles per try", intSetter(func(c *Config, n int64) { c.LoginMaxFailures = int(n) })),
+	setting("shutdown-timeout", "PENNY_SHUTDOWN_TIMEOUT", "30s", "how long shutdown waits for requests to finish", durationSetter(func(c *Config, d time.Duration) { c.ShutdownTimeout = d })),
+	setting("password-memory-kib", "PENNY_PASSWORD_MEMORY_KIB", "19456", "argon2id memory per password hash, KiB", intSetter(func(c *Config, n int64) { c.PasswordMemoryKiB = uint32(n) })),
+	setting("password-time", "PENNY_PASSWORD_TIME", "2", "argon2id passes", intSetter(func(c *Config, n int64) { c.PasswordTime = uint32(n) })),
+	setting("password-threads", "PENNY_PASSWORD_THREADS", "1", "argon2id lanes", intSetter(func(c *Config, n int64) { c.PasswordThreads = uint8(min(n, 255)) })),
+	{Env: "PENNY_OPENAI_API_KEY", Alt: []string{"OPENAI_API_KEY"}, Secret: true, Help: "OpenAI API key",
+		set: func(c *Config, v string) error { c.Providers.OpenAIKey = v; return nil }},
+	setting("openai-base-url", "PENNY_OPENAI_BASE_URL", "https://api.openai.com/v1", "OpenAI API base URL (proxies, private endpoints)", urlSetter(func(c *Config, v string) { c.Providers.OpenAIBaseURL = v })),
+	{Env: "PENNY_ANTHROPIC_API_KEY", Alt: []string{"ANTHROPIC_API_KEY"}, Secret: true, Help: "Anthropic API key",
+		set: func(c *Config, v string) error { c.Providers.AnthropicKey = v; return nil }},
+	setting("anthropic-base-url", "PENNY_ANTHROPIC_BASE_URL", "https://api.anthropic.com/", "Anthropic API base URL", urlSetter(func(c *Config, v string) { c.Providers.AnthropicBaseURL = v })),
+	{Env: "PENNY_CLOUDFLARE_ACCOUNT_ID", Alt: []string{"CLOUDFLARE_ACCOUNT_ID"}, Help: "Cloudflare account id (Workers AI)",
+		set: func(c *Config, v string) error { c.Providers.CloudflareAccountID = v; return nil }},
+	{Env: "PENNY_CLOUDFLARE_API_TOKEN", Alt: []string{"CLOUDFLARE_API_TOKEN"}, Secret: true, Help: "Cloudflare API token with Workers AI Read and Edit",
+		set: func(c *Config, v string) error { c.Providers.CloudflareToken = v; return nil }},
+	setting("cloudflare-base-url", "PENNY_CLOUDFLARE_BASE_URL", "https://api.cloudflare.com/client/v4", "Cloudflare API base URL", urlSetter(func(c *Config, v string) { c.Providers.CloudflareBaseURL = v })),
+	setting("ollama-url", "PENNY_OLLAMA_URL", "auto", "auto (use localhost:11434 when it answers), off, or an OpenAI-compatible server's base URL", func(c *Config, v string) error {
+		if v != "auto" && v != "off" && !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			return fmt.Errorf("must be auto, off or an http(s) URL")
+		}
+		c.Providers.OllamaURL = v
+		return nil
+	}),
+	{Env: "PENNY_OLLAMA_API_KEY", Secret: true, Help: "API key of the local OpenAI-compatible server, if it needs one",
+		set: func(c *Config, v string) error { c.Providers.OllamaAPIKey = v; return nil }},
+	setting("ollama-tiers", "PENNY_OLLAMA_TIERS", "small,medium", "tiers that local models serve", func(c *Config, v string) error {
+		tiers, err := tierList(v)
+		c.Providers.OllamaTiers = tiers
+		return err
+	}),
+	setting("route-small", "PENNY_ROUTE_SMALL", "", "candidate order for simple requests (provider/model, comma-separated; default: cheapest first)", routeSetter("small")),
+	setting("route-medium", "PENNY_ROUTE_MEDIUM", "", "candidate order for medium requests", routeSetter("medium")),
+	setting("route-large", "PENNY_ROUTE_LARGE", "", "candidate order for complex requests", routeSetter("large")),
+	setting("embed-model", "PENNY_EMBED_MODEL", "auto", "embedding model of a new index (provider/model), or auto (cheapest configured)", func(c *Config, v string) error {
+		if v != "auto" && !strings.Contains(v, "/") {
+			return fmt.Errorf("must be auto or provider/model")
+		}
+		c.Providers.EmbedModel = v
+		return nil
+	}),
+	setting("force-provider", "PENNY_FORCE_PROVIDER", "", "rollback switch: send every chat call to this provider", func(c *Config, v string) error { c.Providers.ForceProvider = v; return nil }),
+	setting("cheap-percent", "PENNY_CHEAP_PERCENT", "100", "share of users (0-100) whose auto traffic takes the cheap arm; the rest take the OpenAI control arm", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100 {
+			return fmt.Errorf("must be a whole number from 0 to 100")
+		}
+		c.Providers.CheapPercent = n
+		return nil
+	}),
+	setting("provider-timeout", "PENNY_PROVIDER_TIMEOUT", "60s", "time limit of one provider call", durationSetter(func(c *Config, d time.Duration) { c.Providers.Timeout = d })),
+	setting("probe-interval", "PENNY_PROBE_INTERVAL", "5m", "how often providers are pinged (free model listings); 0 disables", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("must be a duration such as 5m, or 0")
+		}
+		c.Providers.ProbeInterval = d
+		return nil
+	}),
+	setting("catalog-file", "PENNY_CATALOG_FILE", "", "a models.json that replaces the embedded price catalog", func(c *Config, v string) error { c.Providers.CatalogFile = v; return nil }),
+}
+
+// setting is a table row with a flag.
+func setting(flag, env, def, help string, set func(*Config, string) error) Setting {
+	return Setting{Flag: flag, Env: env, Default: def, Help: help, set: set}
+}
+
+func urlSetter(set func(*Config, string)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			return fmt.Errorf("must be an http(s) URL")
+		}
+		set(c, v)
+		return nil
+	}
+}
+
+func tierList(v string) ([]string, error) {
+	var out []string
+	for _, t := range strings.Split(v, ",") {
+		t = strings.TrimSpace(t)
+		if t != "small" && t != "medium" && t != "large" {
+			return nil, fmt.Errorf("tiers are small, medium and large")
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func routeSetter(tier string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if c.Providers.Routes == nil {
+			c.Providers.Routes = map[string][]string{}
+		}
+		c.Providers.Routes[tier] = nil
+		for _, r := range strings.Split(v, ",") {
+			if r = strings.TrimSpace(r); r == "" {
+				continue
+			}
+			if !strings.Contains(r, "/") {
+				return fmt.Errorf("%q must be provider/model", r)
+			}
+			c.Providers.Routes[tier] = append(c.Providers.Routes[tier], r)
+		}
+		return nil
+	}
 }
 
 func intSetter(set func(*Config, int64)) func(*Config, string) error {
@@ -181,6 +322,11 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 	c := Default()
 	for _, s := range Settings {
 		v, err := lookupEnv(s.Env, getenv)
+		for _, alt := range s.Alt {
+			if v == "" && err == nil {
+				v, err = lookupEnv(alt, getenv)
+			}
+		}
 		if err != nil {
 			return c, err
 		}
@@ -188,10 +334,16 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 			continue
 		}
 		if err := s.set(&c, v); err != nil {
+			if s.Secret {
+				v = "…"
+			}
 			return c, fmt.Errorf("config: %s=%q: %w", s.Env, v, err)
 		}
 	}
 	for _, s := range Settings {
+		if s.Flag == "" {
+			continue
+		}
 		fs.Func(s.Flag, s.Help+" (env "+s.Env+", default "+quoteDefault(s.Default)+")", func(v string) error {
 			return s.set(&c, v)
 		})

@@ -81,9 +81,37 @@ func TestDocumented(t *testing.T) {
 	doc := string(raw)
 	for _, s := range config.Settings {
 		require.Contains(t, doc, "`"+s.Env+"`", "docs/configuration.md must list %s", s.Env)
-		require.Contains(t, doc, "`--"+s.Flag+"`", "docs/configuration.md must list --%s", s.Flag)
+		if s.Flag != "" {
+			require.Contains(t, doc, "`--"+s.Flag+"`", "docs/configuration.md must list --%s", s.Flag)
+		}
+		for _, alt := range s.Alt {
+			require.Contains(t, doc, "`"+alt+"`", "docs/configuration.md must list %s", alt)
+		}
 		if s.Default != "" {
 			require.True(t, strings.Contains(doc, "`"+s.Default+"`"), "docs/configuration.md must give the default of %s (%s)", s.Env, s.Default)
 		}
 	}
+}
+
+func TestProviderSettings(t *testing.T) {
+	c, err := load(t, nil, map[string]string{"OPENAI_API_KEY": "sk-x", "PENNY_ANTHROPIC_API_KEY": "a", "ANTHROPIC_API_KEY": "ignored",
+		"CLOUDFLARE_ACCOUNT_ID": "acct", "CLOUDFLARE_API_TOKEN": "cf", "PENNY_ROUTE_SMALL": "cloudflare/@cf/meta/llama-3.2-3b-instruct, openai/gpt-4o-mini"})
+	require.NoError(t, err)
+	require.Equal(t, "sk-x", c.Providers.OpenAIKey, "the variable users already have")
+	require.Equal(t, "a", c.Providers.AnthropicKey, "the PENNY_ form wins")
+	require.Equal(t, "acct", c.Providers.CloudflareAccountID)
+	require.Equal(t, []string{"cloudflare/@cf/meta/llama-3.2-3b-instruct", "openai/gpt-4o-mini"}, c.Providers.Routes["small"])
+	require.Equal(t, "auto", c.Providers.OllamaURL)
+	require.Equal(t, 100, c.Providers.CheapPercent)
+	require.Equal(t, []string{"small", "medium"}, c.Providers.OllamaTiers)
+
+	for env, val := range map[string]string{"PENNY_CHEAP_PERCENT": "150", "PENNY_OLLAMA_URL": "localhost", "PENNY_ROUTE_LARGE": "gpt-4o", "PENNY_EMBED_MODEL": "bge", "PENNY_OPENAI_BASE_URL": "ftp://x"} {
+		_, err := load(t, nil, map[string]string{env: val})
+		require.ErrorContains(t, err, env)
+	}
+	// Secrets are not echoed in errors, and have no flag.
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	_, err = config.Load(fs, []string{"--openai-api-key", "sk"}, func(string) string { return "" })
+	require.Error(t, err)
 }

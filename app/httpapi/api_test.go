@@ -45,6 +45,7 @@ type ragAnswer struct {
 	}
 	Provider, Model, Retrieval string
 	Cached                     bool
+	Reasons                    []string
 }
 
 var citeRE = regexp.MustCompile(`\[(\d+)\]`)

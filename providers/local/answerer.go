@@ -20,6 +20,11 @@ const NoModelAnswer = "No generative model is configured, so penny can only answ
 	"Upload a document and ask about it, or add a provider and restart penny: set OPENAI_API_KEY, ANTHROPIC_API_KEY, " +
 	"or CLOUDFLARE_ACCOUNT_ID with CLOUDFLARE_API_TOKEN, or run Ollama on localhost:11434."
 
+// UnavailableAnswer is what chat says, without documents, when models are
+// configured but none could answer just now.
+const UnavailableAnswer = "The configured models are unavailable right now, and penny's built-in offline provider can only answer " +
+	"questions from your documents. Try again in a moment."
+
 // NothingFoundAnswer is the answer when retrieval found no passage.
 const NothingFoundAnswer = "I could not find anything about that in your documents."
 
@@ -173,6 +178,9 @@ func (p *Provider) Chat(ctx context.Context, req providers.ChatRequest) (provide
 		return providers.ChatResponse{}, err
 	}
 	text := NoModelAnswer
+	if p.fallback {
+		text = UnavailableAnswer
+	}
 	if req.Retrieval {
 		text = answer(lastUserMessage(req.Messages), req.Passages)
 	}

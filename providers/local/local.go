@@ -11,10 +11,17 @@ import "github.com/penny-dev/penny/providers"
 const Name = "local"
 
 // Provider is the offline provider. The zero value is ready to use.
-type Provider struct{}
+type Provider struct {
+	fallback bool
+}
 
-// New returns the offline provider.
+// New returns the offline provider as the only one.
 func New() *Provider { return &Provider{} }
+
+// NewFallback returns the offline provider as the last resort behind
+// configured models: without documents it says they are unavailable,
+// rather than that none is configured.
+func NewFallback() *Provider { return &Provider{fallback: true} }
 
 var (
 	_ providers.ChatModel = (*Provider)(nil)

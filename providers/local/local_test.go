@@ -92,3 +92,9 @@ func TestSentences(t *testing.T) {
 		local.Sentences("One. Two!\n## Three\n\n- - four? no"))
 	require.Equal(t, []string{"v1.2 is out.", "Next"}, local.Sentences("v1.2 is out. Next"))
 }
+
+func TestFallbackSaysUnavailable(t *testing.T) {
+	resp, err := local.NewFallback().Chat(context.Background(), providers.ChatRequest{Messages: []providers.Message{{Role: "user", Content: "hi"}}})
+	require.NoError(t, err)
+	require.Equal(t, local.UnavailableAnswer, resp.Text)
+}

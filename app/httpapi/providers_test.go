@@ -1,0 +1,166 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/penny-dev/penny/app/apptest"
+	"github.com/penny-dev/penny/providers/providertest"
+	"github.com/penny-dev/penny/storage"
+)
+
+type fakes struct {
+	cf *providertest.Cloudflare
+	oa *providertest.OpenAI
+	an *providertest.Anthropic
+}
+
+func withProviders(t *testing.T) (*apptest.TestApp, fakes) {
+	f := fakes{cf: providertest.NewCloudflare("acct", "cf-token"), oa: providertest.NewOpenAI("sk-test"), an: providertest.NewAnthropic("sk-ant")}
+	t.Cleanup(func() { f.cf.Close(); f.oa.Close(); f.an.Close() })
+	ta := apptest.New(t, map[string]string{
+		"CLOUDFLARE_ACCOUNT_ID": "acct", "CLOUDFLARE_API_TOKEN": "cf-token", "PENNY_CLOUDFLARE_BASE_URL": f.cf.BaseURL(),
+		"OPENAI_API_KEY": "sk-test", "PENNY_OPENAI_BASE_URL": f.oa.BaseURL(),
+		"ANTHROPIC_API_KEY": "sk-ant", "PENNY_ANTHROPIC_BASE_URL": f.an.URL + "/",
+	})
+	return ta, f
+}
+
+// TestRoutingThroughRealProviders drives the running server against
+// wire-faithful fakes of Cloudflare, OpenAI and Anthropic: cheapest first,
+// failover, keyword fallback, the rollback switch, health, and the ledger.
+func TestRoutingThroughRealProviders(t *testing.T) {
+	ta, f := withProviders(t)
+	require.Equal(t, "@cf/baai/bge-m3", ta.EmbedModel.ID, "the cheapest configured embedding model binds the index")
+	admin := ta.Register("admin@example.com")
+	upload(t, ta, admin.Token, apptest.File{Name: "herons.md", Content: herons})
+	require.Positive(t, f.cf.Requests(), "chunks were embedded by Cloudflare")
+
+	ask := func(q string) ragAnswer {
+		t.Helper()
+		r := ta.Do(http.MethodPost, "/api/rag/query", admin.Token, map[string]any{"question": q})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var a ragAnswer
+		r.Decode(t, &a)
+		return a
+	}
+
+	// Cheapest first: a simple question goes to Cloudflare's small model.
+	a := ask("Where do grey herons nest?")
+	require.Equal(t, "cloudflare", a.Provider)
+	require.Equal(t, "@cf/meta/llama-3.2-3b-instruct", a.Model)
+	require.Equal(t, "hybrid", a.Retrieval)
+	require.Regexp(t, `\[1\]`, a.Answer)
+	require.Len(t, a.Citations, 1)
+	require.Zero(t, a.Cost.Micros, "inside Cloudflare's free daily neurons")
+	require.Positive(t, a.Cost.BaselineMicros)
+
+	// Cloudflare goes down: embeddings fail (keyword retrieval, said so),
+	// generation fails over to the next candidate, OpenAI.
+	f.cf.SetScript(providertest.Always(providertest.Fault{Status: 503}))
+	a = ask("Where do grey herons nest?")
+	require.Equal(t, "openai", a.Provider)
+	require.Equal(t, "gpt-4o-mini", a.Model)
+	require.Equal(t, "keyword", a.Retrieval)
+	require.Positive(t, a.Cost.Micros, "OpenAI is paid")
+	require.Contains(t, strings.Join(a.Reasons, "|"), "cloudflare/@cf/meta/llama-3.2-3b-instruct failed (unavailable)")
+
+	// Health shows it.
+	r := ta.Do(http.MethodGet, "/api/health/providers", admin.Token, nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Contains(t, string(r.Body), `"provider":"cloudflare"`)
+	require.Contains(t, string(r.Body), "503")
+
+	// Rollback switch: everything to Anthropic, without a restart.
+	r = ta.Do(http.MethodPut, "/api/admin/routing", admin.Token, map[string]any{"forceProvider": "anthropic", "cheapPercent": 100})
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	a = ask("Where do grey herons nest?")
+	require.Equal(t, "anthropic", a.Provider)
+	require.Contains(t, strings.Join(a.Reasons, "|"), "rollback switch")
+	r = ta.Do(http.MethodPut, "/api/admin/routing", admin.Token, map[string]any{"forceProvider": "mistral"})
+	require.Equal(t, http.StatusBadRequest, r.Status)
+	r = ta.Do(http.MethodGet, "/api/admin/routing", admin.Token, nil)
+	require.Equal(t, "anthropic", r.JSON(t)["forceProvider"])
+
+	// The ledger has every attempt, with its tier, arm and outcome.
+	var sum struct {
+		ByProvider []struct {
+			Key           string
+			Calls, Errors int
+			CostMicros    int64
+		}
+	}
+	ta.Do(http.MethodGet, "/api/costs/summary", admin.Token, nil).Decode(t, &sum)
+	byProvider := map[string][2]int{}
+	for _, l := range sum.ByProvider {
+		byProvider[l.Key] = [2]int{l.Calls, l.Errors}
+	}
+	require.Equal(t, 1, byProvider["openai"][0])
+	require.Equal(t, 1, byProvider["anthropic"][0])
+	require.Positive(t, byProvider["cloudflare"][1], "failed attempts are booked too")
+}
+
+// TestStreamBreakAfterFirstTokenIsAnError: once text reached the client,
+// a provider failure ends the stream with an error event — never a silent
+// clean end, never a second answer appended.
+func TestStreamBreakAfterFirstTokenIsAnError(t *testing.T) {
+	ta, f := withProviders(t)
+	admin := ta.Register("admin@example.com")
+	r := ta.Do(http.MethodPut, "/api/admin/routing", admin.Token, map[string]any{"forceProvider": "openai", "cheapPercent": 100})
+	require.Equal(t, http.StatusOK, r.Status)
+	chatID := ta.Do(http.MethodPost, "/api/chats", admin.Token, nil).JSON(t)["id"].(string)
+
+	// Whole answer streamed from OpenAI.
+	r = ta.Do(http.MethodPost, "/api/chats/"+chatID+"/messages", admin.Token, map[string]any{"content": "Hello there"}, "Accept", "text/event-stream")
+	events := parseSSE(t, r.Body)
+	require.Equal(t, "done", events[len(events)-1].name)
+	require.Contains(t, events[len(events)-1].data, "Hello from gpt-4o-mini")
+
+	// Cut after two tokens.
+	f.oa.SetScript(providertest.Always(providertest.Fault{Cut: true, CutAfterTokens: 2}))
+	r = ta.Do(http.MethodPost, "/api/chats/"+chatID+"/messages", admin.Token, map[string]any{"content": "Hello again"}, "Accept", "text/event-stream")
+	require.Equal(t, http.StatusOK, r.Status)
+	events = parseSSE(t, r.Body)
+	require.GreaterOrEqual(t, len(events), 3)
+	require.Equal(t, "delta", events[0].name)
+	last := events[len(events)-1]
+	require.Equal(t, "error", last.name)
+	require.Contains(t, last.data, "provider_error")
+
+	// Cut before the first token with the switch on: nothing else may
+	// answer (forced means OpenAI only), so the client gets a clean JSON
+	// error before any event.
+	f.oa.SetScript(providertest.Always(providertest.Fault{Cut: true}))
+	r = ta.Do(http.MethodPost, "/api/chats/"+chatID+"/messages", admin.Token, map[string]any{"content": "And again"}, "Accept", "text/event-stream")
+	require.Equal(t, http.StatusBadGateway, r.Status)
+	require.Equal(t, "provider_error", r.ErrorCode(t))
+
+	// Without the switch the next candidate answers, before any token was sent.
+	require.Equal(t, http.StatusOK, ta.Do(http.MethodPut, "/api/admin/routing", admin.Token, map[string]any{"forceProvider": "", "cheapPercent": 100}).Status)
+	f.cf.SetScript(providertest.Always(providertest.Fault{Cut: true}))
+	r = ta.Do(http.MethodPost, "/api/chats/"+chatID+"/messages", admin.Token, map[string]any{"content": "Hi"}, "Accept", "text/event-stream")
+	events = parseSSE(t, r.Body)
+	last = events[len(events)-1]
+	require.Equal(t, "done", last.name, last.data)
+	require.Contains(t, last.data, `"provider":"local"`, "the small tier: cloudflare ×2 and openai cut before the first token; the built-in provider answers")
+	require.Contains(t, last.data, "unavailable right now", "and says plainly that the models are down")
+
+	var msgs struct{ Messages []storage.Message }
+	ta.Do(http.MethodGet, "/api/chats/"+chatID+"/messages", admin.Token, nil).Decode(t, &msgs)
+	for _, m := range msgs.Messages {
+		require.NotEmpty(t, m.Content)
+	}
+}
+
+func TestRoutingAdminOnly(t *testing.T) {
+	ta := apptest.New(t, map[string]string{"PENNY_REGISTRATION": "open"})
+	ta.Register("admin@example.com")
+	member := ta.Register("m@example.com")
+	for _, tc := range []struct{ method, path string }{{"GET", "/api/admin/routing"}, {"PUT", "/api/admin/routing"}, {"GET", "/api/health/providers"}} {
+		require.Equal(t, http.StatusForbidden, ta.Do(tc.method, tc.path, member.Token, nil).Status, tc.path)
+		require.Equal(t, http.StatusUnauthorized, ta.Do(tc.method, tc.path, "", nil).Status, tc.path)
+	}
+}

@@ -1,0 +1,102 @@
+// Package routing holds the admin's routing switches — the rollback
+// switch (force every chat call to one provider) and the traffic split —
+// persisted in the store and applied to the router at once, without a
+// restart. PENNY_FORCE_PROVIDER, when set, wins over the stored switch.
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/penny-dev/penny/app/apperr"
+	"github.com/penny-dev/penny/providers/router"
+	"github.com/penny-dev/penny/storage"
+)
+
+const settingKey = "routing.settings"
+
+// Store is where the switches are kept.
+type Store interface {
+	GetSetting(ctx context.Context, key string) ([]byte, error)
+	PutSetting(ctx context.Context, key string, value []byte) error
+}
+
+// Router is what the switches act on.
+type Router interface {
+	SetSettings(router.Settings)
+	CurrentSettings() router.Settings
+	CheckProvider(provider string) error
+	Providers() []string
+}
+
+// Service reads and changes the switches.
+type Service struct {
+	store    Store
+	router   Router
+	envForce string
+}
+
+// Status is the answer of GET /api/admin/routing.
+type Status struct {
+	router.Settings
+	// ForcedByEnvironment is set when PENNY_FORCE_PROVIDER overrides.
+	ForcedByEnvironment string   `json:"forcedByEnvironment,omitempty"`
+	Providers           []string `json:"providers"`
+}
+
+// New loads the stored switches (or the defaults) and applies them.
+func New(ctx context.Context, store Store, r Router, defaults router.Settings, envForce string) (*Service, error) {
+	s := &Service{store: store, router: r, envForce: envForce}
+	stored := defaults
+	raw, err := store.GetSetting(ctx, settingKey)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(raw, &stored); err != nil {
+			return nil, fmt.Errorf("routing: stored settings unreadable: %w", err)
+		}
+	case !errors.Is(err, storage.ErrNotFound):
+		return nil, err
+	}
+	if envForce != "" {
+		if err := r.CheckProvider(envForce); err != nil {
+			return nil, fmt.Errorf("routing: PENNY_FORCE_PROVIDER: %w", err)
+		}
+	}
+	s.apply(stored)
+	return s, nil
+}
+
+func (s *Service) apply(st router.Settings) {
+	if s.envForce != "" {
+		st.ForceProvider = s.envForce
+	}
+	s.router.SetSettings(st)
+}
+
+// Get returns the switches in force.
+func (s *Service) Get(ctx context.Context) Status {
+	return Status{Settings: s.router.CurrentSettings(), ForcedByEnvironment: s.envForce, Providers: s.router.Providers()}
+}
+
+// Update validates, stores and applies new switches.
+func (s *Service) Update(ctx context.Context, st router.Settings) (Status, error) {
+	if st.CheapPercent < 0 || st.CheapPercent > 100 {
+		return Status{}, apperr.Invalid("cheapPercent must be between 0 and 100")
+	}
+	if st.ForceProvider != "" {
+		if err := s.router.CheckProvider(st.ForceProvider); err != nil {
+			return Status{}, apperr.Invalid("forceProvider %q is not a configured provider (configured: %v)", st.ForceProvider, s.router.Providers())
+		}
+	}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return Status{}, err
+	}
+	if err := s.store.PutSetting(ctx, settingKey, raw); err != nil {
+		return Status{}, err
+	}
+	s.apply(st)
+	return s.Get(ctx), nil
+}

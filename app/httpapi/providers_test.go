@@ -164,3 +164,31 @@ func TestRoutingAdminOnly(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, ta.Do(tc.method, tc.path, "", nil).Status, tc.path)
 	}
 }
+
+// TestLocalModelServer: an Ollama-style server's models are found at start,
+// are free, and come first in their tiers.
+func TestLocalModelServer(t *testing.T) {
+	ol := providertest.NewOllama("llama3.2:3b", "nomic-embed-text")
+	defer ol.Close()
+	ta := apptest.New(t, map[string]string{"PENNY_OLLAMA_URL": ol.URL})
+	u := ta.Register("ada@example.com")
+	chatID := ta.Do(http.MethodPost, "/api/chats", u.Token, nil).JSON(t)["id"].(string)
+	r := ta.Do(http.MethodPost, "/api/chats/"+chatID+"/messages", u.Token, map[string]any{"content": "Hello"})
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	var reply struct {
+		Message storage.Message
+		Cost    struct{ Micros, BaselineMicros int64 }
+	}
+	r.Decode(t, &reply)
+	require.Equal(t, "ollama", reply.Message.Provider)
+	require.Equal(t, "llama3.2:3b", reply.Message.Model)
+	require.Contains(t, reply.Message.Content, "Hello from llama3.2:3b")
+	require.Zero(t, reply.Cost.Micros, "local models are free")
+	require.Positive(t, reply.Cost.BaselineMicros)
+
+	// The server goes away: the built-in provider answers, and says why.
+	ol.SetScript(providertest.Always(providertest.Fault{Status: 500, Body: `{"error":{"message":"boom","type":"api_error","param":null,"code":null}}`}))
+	r = ta.Do(http.MethodPost, "/api/chats/"+chatID+"/messages", u.Token, map[string]any{"content": "Hello?"})
+	r.Decode(t, &reply)
+	require.Equal(t, "local", reply.Message.Provider)
+}

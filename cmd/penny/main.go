@@ -31,6 +31,8 @@ Usage:
   penny [serve] [flags]                     start the server (default)
   penny user create --email E [--admin]     create an account (password from
                                             PENNY_USER_PASSWORD or standard input)
+  penny providers check                     ping every configured provider and make
+                                            one tiny call each (billed, a few tokens)
   penny version                             print the version
 
 Run "penny serve -h" for every setting; each flag also has a PENNY_*
@@ -53,6 +55,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		err = serve(args, stderr, getenv)
 	case "user":
 		err = user(args, stdin, stdout, stderr, getenv)
+	case "providers":
+		err = providersCmd(args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintf(stdout, "penny %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help", "-h", "--help":
@@ -127,4 +131,17 @@ func user(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(
 	}
 	fmt.Fprintf(stdout, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
 	return nil
+}
+
+func providersCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 || args[0] != "check" {
+		return fmt.Errorf("usage: penny providers check")
+	}
+	fs := flag.NewFlagSet("providers check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := config.Load(fs, args[1:], getenv)
+	if err != nil {
+		return err
+	}
+	return app.CheckProviders(context.Background(), cfg, app.NewLogger(cfg, io.Discard), stdout)
 }

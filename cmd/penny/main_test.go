@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/penny-dev/penny/providers/providertest"
 )
 
 func runCmd(t *testing.T, stdin string, env map[string]string, args ...string) (int, string, string) {
@@ -56,4 +58,29 @@ func TestUserCreate(t *testing.T) {
 	code, _, _ = runCmd(t, "", env, "user", "delete")
 	require.Equal(t, 1, code)
 	require.FileExists(t, filepath.Join(dir, "penny.db"))
+}
+
+func TestProvidersCheck(t *testing.T) {
+	cf := providertest.NewCloudflare("acct", "tok")
+	defer cf.Close()
+	oa := providertest.NewOpenAI("sk")
+	defer oa.Close()
+	env := map[string]string{"CLOUDFLARE_ACCOUNT_ID": "acct", "CLOUDFLARE_API_TOKEN": "tok", "PENNY_CLOUDFLARE_BASE_URL": cf.BaseURL(),
+		"OPENAI_API_KEY": "sk", "PENNY_OPENAI_BASE_URL": oa.BaseURL(), "PENNY_OLLAMA_URL": "off"}
+	code, out, errOut := runCmd(t, "", env, "providers", "check")
+	require.Equal(t, 0, code, errOut+out)
+	require.Contains(t, out, "cloudflare  ping")
+	require.Regexp(t, `cloudflare\s+chat\s+@cf/meta/llama-3.2-3b-instruct\s+ok`, out)
+	require.Regexp(t, `cloudflare\s+embed\s+@cf/baai/bge-m3\s+ok`, out)
+	require.Regexp(t, `openai\s+chat\s+gpt-4o-mini\s+ok\s+\S+\s+\d+ in / \d+ out\s+\$0\.0000`, out)
+
+	cf.SetScript(providertest.Always(providertest.Fault{Status: 401, Body: providertest.Envelope(10000, "Authentication error")}))
+	code, out, errOut = runCmd(t, "", env, "providers", "check")
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "FAIL")
+	require.Contains(t, errOut, "check(s) failed")
+
+	code, out, _ = runCmd(t, "", map[string]string{"PENNY_OLLAMA_URL": "off"}, "providers", "check")
+	require.Equal(t, 0, code)
+	require.Contains(t, out, "no provider is configured")
 }

@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test lint cover openapi clean
+.PHONY: all build run test lint bench cover openapi clean
 
 all: build
 
@@ -20,8 +20,11 @@ lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 
+bench:
+	$(GO) run ./tools/bench -out docs/benchmarks.md
+
 cover:
-	$(GO) test -count=1 -coverprofile=cover.out ./... >/dev/null
+	$(GO) test -count=1 -coverpkg=./... -coverprofile=cover.out ./... >/dev/null
 	$(GO) tool cover -func=cover.out | tail -1
 
 openapi:

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -60,6 +61,11 @@ var ErrSchemaTooNew = errors.New("bolt: data was written by a newer penny")
 // Store is the bbolt-backed storage.Store.
 type Store struct {
 	db *bbolt.DB
+
+	ledgerMu     sync.RWMutex // guards ledgerClosed against sends on a closed queue
+	ledgerClosed bool
+	ledgerQ      chan ledgerReq
+	ledgerDone   chan struct{}
 }
 
 // Options tune Open. The zero value is usable.
@@ -94,11 +100,12 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, ledgerQ: make(chan ledgerReq, maxLedgerBatch), ledgerDone: make(chan struct{})}
 	if err := s.migrate(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
+	go s.ledgerWriter()
 	return s, nil
 }
 
@@ -138,8 +145,17 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close finishes pending ledger writes and closes the file.
+func (s *Store) Close() error {
+	s.ledgerMu.Lock()
+	if !s.ledgerClosed {
+		s.ledgerClosed = true
+		close(s.ledgerQ)
+	}
+	s.ledgerMu.Unlock()
+	<-s.ledgerDone
+	return s.db.Close()
+}
 
 // DB exposes the underlying handle for backups (Tx.WriteTo).
 func (s *Store) DB() *bbolt.DB { return s.db }

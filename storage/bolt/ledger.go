@@ -13,19 +13,75 @@ import (
 )
 
 // AppendLedger stores e under a key that sorts by e.Time (a ULID whose
-// time part is e.Time), so range reads are cursor seeks.
+// time part is e.Time), so range reads are cursor seeks. It returns once
+// the entry is durable. Concurrent appends are group-committed: one writer
+// puts every entry waiting in the queue in one transaction (one fsync), so
+// under load the ledger costs one fsync per batch, not per model call, and
+// a lone call waits for no timer.
 func (s *Store) AppendLedger(ctx context.Context, e storage.LedgerEntry) error {
 	key, err := ledgerKey(e)
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bLedger)
-		if b.Get(key) != nil {
-			return storage.ErrConflict
+	req := ledgerReq{key: key, entry: e, done: make(chan error, 1)}
+	s.ledgerMu.RLock()
+	if s.ledgerClosed {
+		s.ledgerMu.RUnlock()
+		return fmt.Errorf("bolt: store is closed")
+	}
+	s.ledgerQ <- req
+	s.ledgerMu.RUnlock()
+	return <-req.done
+}
+
+type ledgerReq struct {
+	key   []byte
+	entry storage.LedgerEntry
+	done  chan error
+}
+
+// maxLedgerBatch caps one group commit.
+const maxLedgerBatch = 512
+
+// ledgerWriter commits queued entries in batches until the queue closes.
+func (s *Store) ledgerWriter() {
+	defer close(s.ledgerDone)
+	for first := range s.ledgerQ {
+		batch := []ledgerReq{first}
+	drain:
+		for len(batch) < maxLedgerBatch {
+			select {
+			case r, ok := <-s.ledgerQ:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
 		}
-		return put(b, string(key), e)
-	})
+		errs := make([]error, len(batch))
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			b := tx.Bucket(bLedger)
+			for i, r := range batch {
+				if b.Get(r.key) != nil {
+					errs[i] = storage.ErrConflict
+					continue
+				}
+				if err := put(b, string(r.key), r.entry); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for i, r := range batch {
+			if err != nil {
+				r.done <- err
+			} else {
+				r.done <- errs[i]
+			}
+		}
+	}
 }
 
 // ledgerKey is "<ms timestamp ULID prefix><entry id>": ordered by time,

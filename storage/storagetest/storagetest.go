@@ -19,16 +19,17 @@ import (
 // Run runs the suite; open must return a new empty store per call.
 func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 	tests := map[string]func(*testing.T, storage.Store){
-		"Users":          testUsers,
-		"FirstUserRace":  testFirstUserRace,
-		"Invites":        testInvites,
-		"RefreshTokens":  testRefreshTokens,
-		"RefreshUseRace": testRefreshUseRace,
-		"APIKeys":        testAPIKeys,
-		"Chats":          testChats,
-		"Documents":      testDocuments,
-		"Ledger":         testLedger,
-		"Settings":       testSettings,
+		"Users":            testUsers,
+		"FirstUserRace":    testFirstUserRace,
+		"Invites":          testInvites,
+		"RefreshTokens":    testRefreshTokens,
+		"RefreshUseRace":   testRefreshUseRace,
+		"APIKeys":          testAPIKeys,
+		"Chats":            testChats,
+		"Documents":        testDocuments,
+		"Ledger":           testLedger,
+		"LedgerConcurrent": testLedgerConcurrent,
+		"Settings":         testSettings,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -357,4 +358,32 @@ func testSettings(t *testing.T, s storage.Store) {
 	ver, err := s.SchemaVersion(ctx)
 	require.NoError(t, err)
 	require.Positive(t, ver)
+}
+
+// testLedgerConcurrent: concurrent appends are all stored, none twice.
+func testLedgerConcurrent(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				e := storage.LedgerEntry{ID: storage.NewID(), Time: t0.Add(time.Duration(w*50+i) * time.Millisecond), UserID: "u", Outcome: storage.OutcomeOK, CostMicros: 1}
+				require.NoError(t, s.AppendLedger(ctx, e))
+			}
+		}()
+	}
+	wg.Wait()
+	n, total := 0, int64(0)
+	require.NoError(t, s.EachLedger(ctx, storage.LedgerFilter{From: t0, To: t0.Add(time.Hour)}, func(e storage.LedgerEntry) error {
+		n++
+		total += e.CostMicros
+		return nil
+	}))
+	require.Equal(t, 800, n)
+	require.Equal(t, int64(800), total)
+	dup := storage.LedgerEntry{ID: "same", Time: t0}
+	require.NoError(t, s.AppendLedger(ctx, dup))
+	require.ErrorIs(t, s.AppendLedger(ctx, dup), storage.ErrConflict)
 }

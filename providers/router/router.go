@@ -292,7 +292,7 @@ func (r *Router) plan(call Call, req providers.ChatRequest) (plan, error) {
 		}
 		m, _ := r.cfg.Catalog.Lookup(p.cands[0].Provider, p.cands[0].Model)
 		p.tier = m.Tier
-		p.reasons = []string{"model requested: " + call.Model}
+		p.reasons = []string{"model requested: " + call.Model, "candidates: " + names(p.cands)}
 		return p, nil
 	}
 	p.cands = r.cfg.Tiers[p.tier]
@@ -332,7 +332,16 @@ func (r *Router) plan(call Call, req providers.ChatRequest) (plan, error) {
 	if len(p.cands) == 0 {
 		return p, ErrNoCandidate
 	}
+	p.reasons = append(p.reasons, "candidates: "+names(p.cands))
 	return p, nil
+}
+
+func names(cands []ChatCandidate) string {
+	keys := make([]string, len(cands))
+	for i, c := range cands {
+		keys[i] = c.key()
+	}
+	return strings.Join(keys, " → ")
 }
 
 // bucket puts a user in 0–99, stably.

@@ -147,6 +147,7 @@ func TestTiersAndModelPin(t *testing.T) {
 	require.Contains(t, res.Reasons[0], "tier large")
 	require.Equal(t, "large", l.entries[0].Tier)
 	require.Contains(t, strings.Join(l.entries[0].Reasons, "|"), "multi-step reasoning")
+	require.Contains(t, l.entries[0].Reasons, "candidates: cloudflare/@cf/meta/llama-3.3-70b-instruct-fp8-fast → local/penny-local-extractive")
 
 	res, err = r.Chat(context.Background(), router.Call{Tier: "small"}, hard, nil)
 	require.NoError(t, err)

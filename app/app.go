@@ -19,6 +19,7 @@ import (
 	"github.com/penny-dev/penny/app/config"
 	"github.com/penny-dev/penny/app/costs"
 	"github.com/penny-dev/penny/app/documents"
+	"github.com/penny-dev/penny/app/gateway"
 	"github.com/penny-dev/penny/app/rag"
 	"github.com/penny-dev/penny/app/retrieval"
 	"github.com/penny-dev/penny/app/routing"
@@ -47,6 +48,7 @@ type App struct {
 	Chat      *chat.Service
 	Costs     *costs.Service
 	Routing   *routing.Service
+	Gateway   *gateway.Service
 	// EmbedModel is the embedding model the search index is bound to.
 	EmbedModel catalog.Model
 	// Started is when New finished.
@@ -90,9 +92,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 		return nil, err
 	}
 	a.Catalog = ps.catalog
+	a.Gateway = gateway.New(gateway.Options{Catalog: ps.catalog, ChatModels: ps.chatModels(), EmbedModels: ps.embedModels(),
+		DefaultRPM: cfg.GatewayRPM, Ledger: st})
 	a.Router, err = router.New(router.Config{
 		Catalog: ps.catalog, Tiers: ps.tiers, Control: ps.control, Embedders: ps.embedders, Pingers: ps.pingers,
-		Free: ps.free, Ledger: st, Logger: logger,
+		Free: ps.free, Ledger: ledgerTap{Ledger: st, observe: a.Gateway.Budgets.Observe}, Budget: a.Gateway.Budgets, Logger: logger,
 	})
 	if err != nil {
 		return nil, err
@@ -104,6 +108,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	if a.EmbedModel, err = a.chooseEmbedModel(ctx, ps); err != nil {
 		return nil, err
 	}
+	a.Gateway.SetEmbedModel(a.EmbedModel.ID)
 	if err := a.openIndexes(ctx); err != nil {
 		return nil, err
 	}
@@ -287,4 +292,18 @@ func CreateUser(ctx context.Context, cfg config.Config, logger *slog.Logger, ema
 		return storage.User{}, err
 	}
 	return a.CreateUser(ctx, email, password, role)
+}
+
+// ledgerTap passes every booked entry on to observe (key budgets).
+type ledgerTap struct {
+	router.Ledger
+	observe func(storage.LedgerEntry)
+}
+
+func (t ledgerTap) AppendLedger(ctx context.Context, e storage.LedgerEntry) error {
+	if err := t.Ledger.AppendLedger(ctx, e); err != nil {
+		return err
+	}
+	t.observe(e)
+	return nil
 }

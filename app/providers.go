@@ -208,3 +208,29 @@ func detectLocalServer(ctx context.Context, cfg config.Providers, hc *http.Clien
 	logger.Info("local model server found", slog.String("url", base), slog.String("models", strings.Join(chatModels, ",")))
 	return c, chatModels
 }
+
+// chatModels are the configured chat models (not the built-in one).
+func (ps *providerSet) chatModels() []catalog.Model {
+	seen := map[string]bool{}
+	var out []catalog.Model
+	for _, tier := range catalog.Tiers {
+		for _, c := range ps.tiers[tier] {
+			if k := c.Provider + "/" + c.Model; !seen[k] && c.Provider != local.Name {
+				seen[k] = true
+				m, _ := ps.catalog.Lookup(c.Provider, c.Model)
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// embedModels are the embedding models with a configured host.
+func (ps *providerSet) embedModels() []catalog.Model {
+	var out []catalog.Model
+	for id, hosts := range ps.embedders {
+		m, _ := ps.catalog.Lookup(hosts[0].Provider, id)
+		out = append(out, m)
+	}
+	return out
+}

@@ -51,7 +51,17 @@ schemas = {
     "Message": obj({"id": S, "chatId": S, "userId": S, "role": {"enum": ["user", "assistant"]}, "content": S,
                     "citations": arr(ref("Citation")), "provider": S, "model": S, "costMicros": I, "createdAt": T}),
     "Reply": obj({"userMessage": ref("Message"), "message": ref("Message"), "cost": ref("Cost"), "retrieval": S, "reasons": arr(S)}),
-    "APIKey": obj({"id": S, "name": S, "prefix": S, "key": {"type": "string", "description": "the secret, in the create response only"}, "createdAt": T}),
+    "APIKey": obj({"id": S, "name": S, "prefix": S, "rpm": I, "monthlyBudgetUsd": N, "key": {"type": "string", "description": "the secret, in the create response only"}, "createdAt": T}),
+    "Penny": obj({"provider": S, "model": S, "tier": S, "arm": S, "costUsd": N, "costMicros": I, "baselineCostUsd": N,
+        "baselineMicros": I, "cache": S, "reasons": arr(S)}),
+    "Model": obj({"id": S, "object": S, "created": I, "owned_by": S}),
+    "ChatCompletionRequest": obj({"model": S, "messages": arr(obj({"role": {"enum": ["system", "developer", "user", "assistant"]},
+        "content": {"oneOf": [S, arr(obj({"type": {"enum": ["text"]}, "text": S}))]}})), "stream": B,
+        "stream_options": obj({"include_usage": B}), "max_tokens": I, "max_completion_tokens": I,
+        "penny": obj({"provider": S})}, ["model", "messages"]),
+    "ChatCompletion": obj({"id": S, "object": S, "created": I, "model": S, "choices": arr(obj({"index": I,
+        "message": obj({"role": S, "content": S}), "finish_reason": S})), "usage": obj({"prompt_tokens": I, "completion_tokens": I, "total_tokens": I}),
+        "penny": ref("Penny")}),
     "Routing": obj({"forceProvider": S, "cheapPercent": I, "forcedByEnvironment": S, "providers": arr(S)}),
     "ProviderHealth": obj({"provider": S, "model": S, "kind": {"enum": ["chat", "embedding"]}, "tiers": arr(S),
         "status": {"enum": ["healthy", "degraded", "down", "unknown"]}, "breaker": {"enum": ["closed", "open", "half-open"]},
@@ -92,7 +102,9 @@ paths = {
     "/api/health/providers": {"get": op("Every configured model: status, breaker, latency, last error, last probe (admin)",
         {**ok(obj({"providers": arr(ref("ProviderHealth")), "embeddingModel": S})), **errs(401, 403)}, "admin")},
     "/api/keys": {
-        "post": op("Create an API key; the secret is shown once", {**ok(ref("APIKey"), "Created", "201"), **errs(400, 401)}, "keys", body(obj({"name": S}, ["name"]))),
+        "post": op("Create an API key; the secret is shown once", {**ok(ref("APIKey"), "Created", "201"), **errs(400, 401)}, "keys",
+            body(obj({"name": S, "rpm": {"type": "integer", "description": "requests per minute on /v1 (0: PENNY_GATEWAY_RPM)"},
+                      "monthlyBudgetUsd": {"type": "number", "description": "paid spend per month (0: no cap)"}}, ["name"]))),
         "get": op("List your API keys (prefixes only)", {**ok(obj({"keys": arr(ref("APIKey"))})), **errs(401)}, "keys"),
     },
     "/api/keys/{id}": {"delete": op("Revoke one of your API keys", {**NO, **errs(401, 404)}, "keys", params=[P("id")])},
@@ -120,6 +132,22 @@ paths = {
     "/api/costs/summary": {"get": op("Ledger totals by provider and service; members see their own, admins everyone's",
         {**ok(ref("CostSummary")), **errs(400, 401, 404)}, "costs",
         params=[Q("from", "date (YYYY-MM-DD) or RFC 3339; default: start of this month (UTC)"), Q("to", "exclusive; default: now"), Q("userId", "admins: one user only")])},
+    "/v1/chat/completions": {"post": op("OpenAI-compatible chat completions (whole or streamed)",
+        {**ok(ref("ChatCompletion")), **errs(400, 401, 402, 404, 429, 502, 503)}, "gateway",
+        body(ref("ChatCompletionRequest")), security=[{"bearer": []}],
+        desc="model: auto (tier from complexity), auto:small|medium|large, or a model id from /v1/models. "
+             "With stream: true, Server-Sent Events of chat.completion.chunk objects end with data: [DONE]; "
+             "stream_options.include_usage adds a usage chunk (with the penny object). A failure after the first token "
+             "is an error event, never a clean end. Headers X-Penny-Provider, -Model, -Tier, -Cost-Usd, -Baseline-Cost-Usd, -Cache. "
+             "Errors are OpenAI-shaped: {error: {message, type, param, code}}.")},
+    "/v1/embeddings": {"post": op("OpenAI-compatible embeddings", {**ok(obj({"object": S, "data": arr(obj({"object": S, "index": I,
+        "embedding": {"oneOf": [arr(N), S]}})), "model": S, "usage": obj({"prompt_tokens": I, "total_tokens": I}), "penny": ref("Penny")})),
+        **errs(400, 401, 402, 404, 429, 502, 503)}, "gateway",
+        body(obj({"model": S, "input": {"oneOf": [S, arr(S)]}, "encoding_format": {"enum": ["float", "base64"]}}, ["model", "input"])),
+        security=[{"bearer": []}], desc="model: auto (the search index's model) or an embedding model id.")},
+    "/v1/models": {"get": op("The models a client may ask for", {**ok(obj({"object": S, "data": arr(ref("Model"))})), **errs(401, 429)},
+        "gateway", security=[{"bearer": []}])},
+    "/v1/models/{id}": {"get": op("One model", {**ok(ref("Model")), **errs(401, 404, 429)}, "gateway", params=[P("id")], security=[{"bearer": []}])},
 }
 
 doc = {

@@ -118,13 +118,17 @@ type RefreshTokenStore interface {
 // APIKey lets programs call penny as a user. Only the hash is stored; the
 // prefix is shown in lists so that people can tell keys apart.
 type APIKey struct {
-	ID         string     `json:"id"`
-	UserID     string     `json:"userId"`
-	Name       string     `json:"name"`
-	Prefix     string     `json:"prefix"`
-	Hash       string     `json:"hash"`
-	CreatedAt  time.Time  `json:"createdAt"`
-	LastUsedAt *time.Time `json:"lastUsedAt,omitempty"`
+	ID        string    `json:"id"`
+	UserID    string    `json:"userId"`
+	Name      string    `json:"name"`
+	Prefix    string    `json:"prefix"`
+	Hash      string    `json:"hash"`
+	CreatedAt time.Time `json:"createdAt"`
+	// RPM caps requests per minute (0: the configured default).
+	RPM int `json:"rpm,omitempty"`
+	// MonthlyBudgetMicros caps paid spend per calendar month (0: none).
+	MonthlyBudgetMicros int64      `json:"monthlyBudgetMicros,omitempty"`
+	LastUsedAt          *time.Time `json:"lastUsedAt,omitempty"`
 }
 
 // APIKeyStore keeps API keys.
@@ -292,6 +296,8 @@ type LedgerEntry struct {
 	Error          string   `json:"error,omitempty"`
 	Reasons        []string `json:"reasons,omitempty"`
 	RequestID      string   `json:"requestId,omitempty"`
+	// APIKeyID is set for calls made with an API key (the gateway).
+	APIKeyID string `json:"apiKeyId,omitempty"`
 }
 
 // LedgerFilter selects entries: Time in [From, To), and only UserID's when

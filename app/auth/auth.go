@@ -92,6 +92,9 @@ type Principal struct {
 	Role     storage.Role `json:"role"`
 	Method   string       `json:"-"` // "bearer", "cookie" or "apikey"
 	APIKeyID string       `json:"-"`
+	// KeyRPM and KeyBudgetMicros are the API key's limits.
+	KeyRPM          int   `json:"-"`
+	KeyBudgetMicros int64 `json:"-"`
 }
 
 // IsAdmin reports whether the principal is an admin.
@@ -329,15 +332,27 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, key string) (Principal
 	if err != nil {
 		return Principal{}, apperr.Unauthorized("the API key's account no longer exists")
 	}
-	return Principal{UserID: u.ID, Email: u.Email, Role: u.Role, Method: "apikey", APIKeyID: k.ID}, nil
+	return Principal{UserID: u.ID, Email: u.Email, Role: u.Role, Method: "apikey", APIKeyID: k.ID,
+		KeyRPM: k.RPM, KeyBudgetMicros: k.MonthlyBudgetMicros}, nil
+}
+
+// KeyLimits are an API key's optional limits.
+type KeyLimits struct {
+	// RPM caps requests per minute (0: the server default).
+	RPM int
+	// MonthlyBudgetMicros caps paid spend per month (0: no cap).
+	MonthlyBudgetMicros int64
 }
 
 // CreateAPIKey makes a key for the principal and returns it with the
 // secret, which is shown this once.
-func (s *Service) CreateAPIKey(ctx context.Context, p Principal, name string) (storage.APIKey, string, error) {
+func (s *Service) CreateAPIKey(ctx context.Context, p Principal, name string, limits KeyLimits) (storage.APIKey, string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return storage.APIKey{}, "", apperr.Invalid("name is required (at most 100 characters)")
+	}
+	if limits.RPM < 0 || limits.RPM > 1_000_000 || limits.MonthlyBudgetMicros < 0 {
+		return storage.APIKey{}, "", apperr.Invalid("rpm and monthlyBudgetUsd must be zero or positive")
 	}
 	secret, err := randomSecret(24)
 	if err != nil {
@@ -345,7 +360,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, p Principal, name string) (s
 	}
 	key := APIKeyPrefix + secret
 	k := storage.APIKey{ID: storage.NewID(), UserID: p.UserID, Name: name, Prefix: key[:len(APIKeyPrefix)+8],
-		Hash: hashSecret(key), CreatedAt: s.opts.Now().UTC()}
+		Hash: hashSecret(key), CreatedAt: s.opts.Now().UTC(), RPM: limits.RPM, MonthlyBudgetMicros: limits.MonthlyBudgetMicros}
 	if err := s.store.CreateAPIKey(ctx, k); err != nil {
 		return storage.APIKey{}, "", err
 	}

@@ -249,7 +249,7 @@ func TestAPIKeys(t *testing.T) {
 	pa := Principal{UserID: a.User.ID, Role: a.User.Role}
 	pb := Principal{UserID: b.User.ID, Role: b.User.Role}
 
-	k, secret, err := s.CreateAPIKey(ctx, pa, "ci")
+	k, secret, err := s.CreateAPIKey(ctx, pa, "ci", KeyLimits{RPM: 5, MonthlyBudgetMicros: 1000})
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(secret, "pk-"))
 	require.True(t, strings.HasPrefix(secret, k.Prefix))
@@ -259,8 +259,12 @@ func TestAPIKeys(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, a.User.ID, p.UserID)
 	require.Equal(t, k.ID, p.APIKeyID)
+	require.Equal(t, 5, p.KeyRPM)
+	require.Equal(t, int64(1000), p.KeyBudgetMicros)
+	_, _, err = s.CreateAPIKey(ctx, pa, "x", KeyLimits{RPM: -1})
+	require.Equal(t, "invalid_request", code(t, err))
 
-	_, _, err = s.CreateAPIKey(ctx, pa, "  ")
+	_, _, err = s.CreateAPIKey(ctx, pa, "  ", KeyLimits{})
 	require.Equal(t, "invalid_request", code(t, err))
 	require.Equal(t, "not_found", code(t, s.DeleteAPIKey(ctx, pb, k.ID)))
 	require.NoError(t, s.DeleteAPIKey(ctx, pa, k.ID))

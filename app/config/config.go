@@ -64,6 +64,10 @@ type Config struct {
 	PasswordTime      uint32
 	PasswordThreads   uint8
 
+	// GatewayRPM caps requests per minute of an API key that sets no
+	// limit of its own. Default 600.
+	GatewayRPM int
+
 	Providers Providers
 }
 
@@ -233,6 +237,7 @@ var Settings = []Setting{
 		c.Providers.ProbeInterval = d
 		return nil
 	}),
+	setting("gateway-rpm", "PENNY_GATEWAY_RPM", "600", "requests per minute of an API key on /v1 unless the key sets its own", intSetter(func(c *Config, n int64) { c.GatewayRPM = int(n) })),
 	setting("catalog-file", "PENNY_CATALOG_FILE", "", "a models.json that replaces the embedded price catalog", func(c *Config, v string) error { c.Providers.CatalogFile = v; return nil }),
 }
 

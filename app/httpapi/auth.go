@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -335,26 +336,36 @@ func bindKeysAPI(g *echo.Group, h *handler) {
 }
 
 type keyJSON struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Prefix    string    `json:"prefix"`
-	Key       string    `json:"key,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
+	ID               string    `json:"id"`
+	Name             string    `json:"name"`
+	Prefix           string    `json:"prefix"`
+	Key              string    `json:"key,omitempty"`
+	RPM              int       `json:"rpm,omitempty"`
+	MonthlyBudgetUSD float64   `json:"monthlyBudgetUsd,omitempty"`
+	CreatedAt        time.Time `json:"createdAt"`
+}
+
+func keyOut(k storage.APIKey, secret string) keyJSON {
+	return keyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Key: secret, RPM: k.RPM,
+		MonthlyBudgetUSD: float64(k.MonthlyBudgetMicros) / 1e6, CreatedAt: k.CreatedAt}
 }
 
 func (h *handler) createKey(c echo.Context) error {
 	var in struct {
-		Name string `json:"name"`
+		Name             string  `json:"name"`
+		RPM              int     `json:"rpm"`
+		MonthlyBudgetUSD float64 `json:"monthlyBudgetUsd"`
 	}
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	k, secret, err := h.app.Auth.CreateAPIKey(c.Request().Context(), me(c), in.Name)
+	limits := auth.KeyLimits{RPM: in.RPM, MonthlyBudgetMicros: int64(math.Round(in.MonthlyBudgetUSD * 1e6))}
+	k, secret, err := h.app.Auth.CreateAPIKey(c.Request().Context(), me(c), in.Name, limits)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusCreated, keyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Key: secret, CreatedAt: k.CreatedAt})
+	return c.JSON(http.StatusCreated, keyOut(k, secret))
 }
 
 func (h *handler) listKeys(c echo.Context) error {
@@ -364,7 +375,7 @@ func (h *handler) listKeys(c echo.Context) error {
 	}
 	out := make([]keyJSON, len(keys))
 	for i, k := range keys {
-		out[i] = keyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, CreatedAt: k.CreatedAt}
+		out[i] = keyOut(k, "")
 	}
 	return c.JSON(http.StatusOK, map[string]any{"keys": out})
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -79,12 +80,16 @@ func (h *handler) handleError(err error, c echo.Context) {
 	if e, ok := apperr.As(err); ok && e.RetryAfter > 0 {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
 	}
-	var body errorBody
-	body.Error.Code, body.Error.Message = code, msg
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)
 		return
 	}
+	if strings.HasPrefix(c.Request().URL.Path, "/v1/") {
+		_ = c.JSON(status, openAIErrorBody(status, code, msg))
+		return
+	}
+	var body errorBody
+	body.Error.Code, body.Error.Message = code, msg
 	_ = c.JSON(status, body)
 }
 

@@ -37,7 +37,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	var routed []string
 	for _, rt := range httpapi.New(ta.App).Routes() {
-		if rt.Path == "/*" { // the embedded UI
+		if rt.Path == "/*" || strings.HasPrefix(rt.Method, "echo_") { // the embedded UI; echo's not-found handlers
 			continue
 		}
 		routed = append(routed, rt.Method+" "+echoParam.ReplaceAllString(rt.Path, "{$1}"))

@@ -55,6 +55,7 @@ func New(a *app.App) *echo.Echo {
 	bindRAGAPI(api, h)
 	bindChatsAPI(api, h)
 	bindCostsAPI(api, h)
+	bindGatewayAPI(e, h)
 	bindUI(e, h)
 	return e
 }

@@ -119,6 +119,9 @@ var (
 	ErrUnknownProvider = errors.New("router: provider is not configured")
 	// ErrUnknownModel means a request named a model that no provider serves.
 	ErrUnknownModel = errors.New("router: model is not configured")
+	// ErrBudget means every model that could serve was paid and a budget
+	// is spent (nothing free could take the call).
+	ErrBudget = errors.New("router: budget spent and no free model can serve this request")
 )
 
 // New checks that every candidate has a catalog entry (an unpriced model
@@ -185,6 +188,14 @@ type Call struct {
 	// Model pins one model ("model" or "provider/model"); Tier fixes the tier.
 	Model string
 	Tier  string
+	// APIKeyID is set for calls made with an API key (ledger, key budgets);
+	// KeyBudgetMicros is that key's monthly budget (0: none).
+	APIKeyID        string
+	KeyBudgetMicros int64
+	// OnFirstToken, if set, is called once when the first piece of a
+	// streamed answer is about to reach the caller, with the candidate that
+	// produced it (so a gateway can name the provider in its headers).
+	OnFirstToken func(provider, model string)
 }
 
 // Result is a finished model call as the router booked it.
@@ -400,10 +411,14 @@ func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest,
 	}
 	reasons := p.reasons
 	var lastErr error
+	budgetSkips := 0
 	for _, c := range p.cands {
 		now := r.cfg.Now()
 		if ok, why := r.usable(ctx, call, c, need, now); !ok {
 			reasons = append(reasons, why)
+			if strings.Contains(why, "budget") {
+				budgetSkips++
+			}
 			continue
 		}
 		br := r.breaker(c.key())
@@ -446,6 +461,9 @@ func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest,
 		r.cfg.Logger.Warn("model call failed, trying the next candidate", slog.String("provider", c.Provider),
 			slog.String("model", c.Model), slog.String("kind", string(kind)), slog.Any("error", err))
 	}
+	if lastErr == nil && budgetSkips > 0 {
+		return Result{}, fmt.Errorf("%w (%s)", ErrBudget, strings.Join(reasons, "; "))
+	}
 	if lastErr == nil {
 		return Result{}, fmt.Errorf("%w (%s)", ErrNoCandidate, strings.Join(reasons, "; "))
 	}
@@ -463,12 +481,18 @@ func (r *Router) attempt(ctx context.Context, call Call, c ChatCandidate, p plan
 	var err error
 	if s, ok := c.Client.(providers.Streamer); ok && onDelta != nil {
 		resp, err = s.ChatStream(ctx, req, func(d string) error {
+			if !sent && call.OnFirstToken != nil {
+				call.OnFirstToken(c.Provider, c.Model)
+			}
 			sent = true
 			return onDelta(d)
 		})
 	} else {
 		resp, err = c.Client.Chat(ctx, req)
 		if err == nil && onDelta != nil {
+			if call.OnFirstToken != nil {
+				call.OnFirstToken(c.Provider, c.Model)
+			}
 			sent = true
 			err = onDelta(resp.Text)
 		}
@@ -523,6 +547,9 @@ func (r *Router) Embed(ctx context.Context, call Call, model string, texts []str
 		if r.cfg.Budget != nil && !m.Free {
 			if err := r.cfg.Budget.Allow(ctx, call, m); err != nil {
 				reasons = append(reasons, fmt.Sprintf("skip %s: %v", key, err))
+				if lastErr == nil {
+					lastErr = fmt.Errorf("%w: %v", ErrBudget, err)
+				}
 				continue
 			}
 		}
@@ -531,6 +558,7 @@ func (r *Router) Embed(ctx context.Context, call Call, model string, texts []str
 			reasons = append(reasons, "skip "+key+": breaker open")
 			continue
 		}
+		lastErr = nil
 		resp, err := h.Client.Embed(ctx, providers.EmbedRequest{Model: model, Texts: texts})
 		if err == nil && len(resp.Vectors) != len(texts) {
 			err = &providers.Error{Provider: h.Provider, Model: model, Kind: providers.KindBadResponse,
@@ -576,6 +604,9 @@ func (r *Router) Embed(ctx context.Context, call Call, model string, texts []str
 	if lastErr == nil {
 		return EmbedResult{}, fmt.Errorf("%w: every host of %s is unavailable (%s)", ErrNoCandidate, model, strings.Join(reasons, "; "))
 	}
+	if errors.Is(lastErr, ErrBudget) {
+		return EmbedResult{}, lastErr
+	}
 	return EmbedResult{}, fmt.Errorf("router: every host of %s failed: %w", model, lastErr)
 }
 
@@ -588,7 +619,7 @@ func (r *Router) book(ctx context.Context, call Call, kind string, res Result, b
 		TokensIn: res.Usage.InputTokens, TokensOut: res.Usage.OutputTokens, CachedTokens: res.Usage.CachedInputTokens,
 		CostMicros: res.CostMicros, BaselineMicros: res.BaselineMicros, BaselineModel: baselineModel,
 		Estimated: res.Usage.Estimated, LatencyMs: res.LatencyMs, Outcome: storage.OutcomeOK,
-		Reasons: res.Reasons, RequestID: call.RequestID,
+		Reasons: res.Reasons, RequestID: call.RequestID, APIKeyID: call.APIKeyID,
 	}
 	if callErr != nil {
 		e.Outcome = storage.OutcomeError

@@ -214,6 +214,11 @@ func TestBudgetHookAndContextWindow(t *testing.T) {
 	require.Contains(t, strings.Join(res.Reasons, "|"), "monthly budget spent")
 	require.Zero(t, paid.n())
 
+	// Nothing free to fall back to: a typed error (the API answers 402).
+	r = build(t, router.Config{Budget: denyPaid{}, Tiers: allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-4o-mini", Client: paid}})})
+	_, err = r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+	require.ErrorIs(t, err, router.ErrBudget)
+
 	small := &counting{}
 	r = build(t, router.Config{Tiers: allTiers([]router.ChatCandidate{{Provider: "cloudflare", Model: "@cf/meta/llama-3.2-3b-instruct", Client: small}, localCand})})
 	big := providers.ChatRequest{Messages: []providers.Message{{Role: "user", Content: strings.Repeat("word ", 40000)}}}

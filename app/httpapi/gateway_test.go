@@ -1,0 +1,207 @@
+package httpapi_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	goopenai "github.com/sashabaranov/go-openai"
+	"github.com/stretchr/testify/require"
+
+	"github.com/penny-dev/penny/app/apptest"
+	"github.com/penny-dev/penny/providers/providertest"
+)
+
+func apiKey(t *testing.T, ta *apptest.TestApp, token string, body map[string]any) string {
+	r := ta.Do(http.MethodPost, "/api/keys", token, body)
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	return r.JSON(t)["key"].(string)
+}
+
+func client(ta *apptest.TestApp, key string) *goopenai.Client {
+	cfg := goopenai.DefaultConfig(key)
+	cfg.BaseURL = ta.URL + "/v1"
+	return goopenai.NewClientWithConfig(cfg)
+}
+
+// TestGatewayWithGoOpenAI: unchanged go-openai client code, only the base
+// URL and key differ from talking to OpenAI.
+func TestGatewayWithGoOpenAI(t *testing.T) {
+	ta, _ := withProviders(t)
+	admin := ta.Register("admin@example.com")
+	c := client(ta, apiKey(t, ta, admin.Token, map[string]any{"name": "sdk"}))
+	ctx := context.Background()
+
+	models, err := c.ListModels(ctx)
+	require.NoError(t, err)
+	ids := map[string]bool{}
+	for _, m := range models.Models {
+		ids[m.ID] = true
+	}
+	for _, want := range []string{"auto", "auto:large", "gpt-4o-mini", "@cf/meta/llama-3.2-3b-instruct", "claude-sonnet-5", "@cf/baai/bge-m3"} {
+		require.True(t, ids[want], want)
+	}
+
+	resp, err := c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "auto",
+		Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "Say hello"}}})
+	require.NoError(t, err)
+	require.Contains(t, resp.Choices[0].Message.Content, "Hello from @cf/meta/llama-3.2-3b-instruct")
+	require.Equal(t, "@cf/meta/llama-3.2-3b-instruct", resp.Model)
+	require.Positive(t, resp.Usage.TotalTokens)
+	require.Equal(t, "cloudflare", resp.Header().Get("X-Penny-Provider"))
+	require.NotEmpty(t, resp.Header().Get("X-Penny-Cost-Usd"))
+
+	// A fixed tier and a pinned model.
+	resp, err = c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "auto:large",
+		Messages: []goopenai.ChatCompletionMessage{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "Hi"}}})
+	require.NoError(t, err)
+	require.Equal(t, "@cf/meta/llama-3.3-70b-instruct-fp8-fast", resp.Model)
+	resp, err = c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "claude-sonnet-5",
+		Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "Hi"}}})
+	require.NoError(t, err)
+	require.Equal(t, "anthropic", resp.Header().Get("X-Penny-Provider"))
+
+	// Streaming with usage.
+	stream, err := c.CreateChatCompletionStream(ctx, goopenai.ChatCompletionRequest{Model: "gpt-4o-mini", Stream: true,
+		StreamOptions: &goopenai.StreamOptions{IncludeUsage: true}, Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "Stream please"}}})
+	require.NoError(t, err)
+	var text strings.Builder
+	var usage *goopenai.Usage
+	for {
+		chunk, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		if chunk.Usage != nil {
+			usage = chunk.Usage
+		}
+		if len(chunk.Choices) > 0 {
+			text.WriteString(chunk.Choices[0].Delta.Content)
+		}
+	}
+	stream.Close()
+	require.Equal(t, "Hello from gpt-4o-mini. You said: Stream please", text.String())
+	require.NotNil(t, usage)
+	require.Positive(t, usage.CompletionTokens)
+
+	// Embeddings.
+	emb, err := c.CreateEmbeddings(ctx, goopenai.EmbeddingRequestStrings{Model: "auto", Input: []string{"herons", "finance"}})
+	require.NoError(t, err)
+	require.Len(t, emb.Data, 2)
+	require.Len(t, emb.Data[0].Embedding, 1024, "auto = the index's model, bge-m3")
+	emb, err = c.CreateEmbeddings(ctx, goopenai.EmbeddingRequestStrings{Model: "text-embedding-3-small", Input: []string{"x"}, EncodingFormat: goopenai.EmbeddingEncodingFormatBase64})
+	require.NoError(t, err)
+	require.Len(t, emb.Data[0].Embedding, 1536, "base64 decoded by the client")
+
+	// OpenAI-shaped errors that client retry logic understands.
+	_, err = c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "gpt-99", Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "x"}}})
+	var apiErr *goopenai.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, 404, apiErr.HTTPStatusCode)
+	require.Equal(t, "model_not_found", apiErr.Code)
+	_, err = client(ta, "pk-wrong").ListModels(ctx)
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, 401, apiErr.HTTPStatusCode)
+	require.Equal(t, "invalid_api_key", apiErr.Code)
+	_, err = c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "auto"})
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, 400, apiErr.HTTPStatusCode)
+
+	// Every call is on the ledger under the gateway service.
+	var sum struct {
+		ByService []struct {
+			Key   string
+			Calls int
+		}
+	}
+	ta.Do(http.MethodGet, "/api/costs/summary", admin.Token, nil).Decode(t, &sum)
+	calls := map[string]int{}
+	for _, l := range sum.ByService {
+		calls[l.Key] = l.Calls
+	}
+	require.Equal(t, 6, calls["gateway"], "4 chats + 2 embedding calls")
+}
+
+func TestGatewayKeyLimits(t *testing.T) {
+	ta, _ := withProviders(t)
+	admin := ta.Register("admin@example.com")
+	ctx := context.Background()
+	msgs := []goopenai.ChatCompletionMessage{{Role: "user", Content: "Hi"}}
+
+	// Requests per minute.
+	c := client(ta, apiKey(t, ta, admin.Token, map[string]any{"name": "slow", "rpm": 2}))
+	for range 2 {
+		_, err := c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "auto", Messages: msgs})
+		require.NoError(t, err)
+	}
+	_, err := c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "auto", Messages: msgs})
+	var apiErr *goopenai.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, 429, apiErr.HTTPStatusCode)
+	require.Equal(t, "rate_limit_exceeded", apiErr.Code)
+
+	// Monthly budget: once spent, paid models leave the list; a request
+	// that only a paid model could serve is refused with 402.
+	c = client(ta, apiKey(t, ta, admin.Token, map[string]any{"name": "tight", "monthlyBudgetUsd": 0.000001}))
+	resp, err := c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "gpt-4o-mini", Messages: msgs})
+	require.NoError(t, err, "the first call is inside the budget")
+	require.Equal(t, "openai", resp.Header().Get("X-Penny-Provider"))
+	resp, err = c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "auto", Messages: msgs})
+	require.NoError(t, err)
+	require.Equal(t, "local", resp.Header().Get("X-Penny-Provider"), "spent: only free models remain")
+	_, err = c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "gpt-4o-mini", Messages: msgs})
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, 402, apiErr.HTTPStatusCode)
+	require.Equal(t, "insufficient_quota", apiErr.Code)
+
+	// Another key of the same user is not affected.
+	other := client(ta, apiKey(t, ta, admin.Token, map[string]any{"name": "other"}))
+	resp, err = other.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "gpt-4o-mini", Messages: msgs})
+	require.NoError(t, err)
+	require.Equal(t, "openai", resp.Header().Get("X-Penny-Provider"))
+}
+
+func TestGatewayStreamErrorAfterFirstToken(t *testing.T) {
+	ta, f := withProviders(t)
+	admin := ta.Register("admin@example.com")
+	c := client(ta, apiKey(t, ta, admin.Token, map[string]any{"name": "k"}))
+	f.oa.SetScript(providertest.Always(providertest.Fault{Cut: true, CutAfterTokens: 2}))
+	stream, err := c.CreateChatCompletionStream(context.Background(), goopenai.ChatCompletionRequest{Model: "gpt-4o-mini", Stream: true,
+		Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "Hi"}}})
+	require.NoError(t, err)
+	defer stream.Close()
+	var got error
+	for {
+		_, err := stream.Recv()
+		if err != nil {
+			got = err
+			break
+		}
+	}
+	require.False(t, errors.Is(got, io.EOF), "never a silent clean end")
+	var apiErr *goopenai.APIError
+	require.ErrorAs(t, got, &apiErr)
+	require.Equal(t, "provider_error", apiErr.Code)
+}
+
+func TestGatewayNeedsAKey(t *testing.T) {
+	ta := apptest.New(t, nil)
+	r := ta.Do(http.MethodGet, "/v1/models", "", nil)
+	require.Equal(t, http.StatusUnauthorized, r.Status)
+	require.Contains(t, string(r.Body), `"code":"invalid_api_key"`)
+	require.Contains(t, string(r.Body), `"type":"invalid_request_error"`)
+	r = ta.Do(http.MethodGet, "/v1/nothing", "", nil)
+	require.Equal(t, http.StatusUnauthorized, r.Status, "authentication comes before routing")
+
+	admin := ta.Register("admin@example.com")
+	key := apiKey(t, ta, admin.Token, map[string]any{"name": "k"})
+	r = ta.Do(http.MethodGet, "/v1/nothing", key, nil)
+	require.Equal(t, http.StatusNotFound, r.Status)
+	require.Contains(t, string(r.Body), `"type":"invalid_request_error"`, "OpenAI-shaped")
+	r = ta.Do(http.MethodGet, "/api/documents", key, nil)
+	require.Equal(t, http.StatusOK, r.Status)
+}

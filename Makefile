@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test lint bench cover openapi clean
+.PHONY: all build run test test-node lint bench cover openapi clean
 
 all: build
 
@@ -15,6 +15,11 @@ run: build
 
 test:
 	$(GO) test -race -count=1 ./...
+
+# The official openai npm package against penny's /v1 (needs Node and npm).
+test-node:
+	npm ci --prefix tests/openai-node --no-audit --no-fund
+	PENNY_TEST_NODE=1 $(GO) test -count=1 -run TestOfficialNodeClient -v ./app/httpapi
 
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }

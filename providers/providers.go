@@ -7,6 +7,7 @@ package providers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -15,8 +16,12 @@ import (
 
 // Message is one turn of a conversation sent to a model.
 type Message struct {
-	Role    string `json:"role"` // system, user or assistant
+	Role    string `json:"role"` // system, user, assistant or tool
 	Content string `json:"content"`
+	// ToolCalls are an assistant turn's tool calls (OpenAI JSON shape);
+	// ToolCallID answers one of them in a tool turn.
+	ToolCalls  json.RawMessage `json:"tool_calls,omitempty"`
+	ToolCallID string          `json:"tool_call_id,omitempty"`
 }
 
 // Passage is one retrieved chunk given to a model as numbered context; an
@@ -39,7 +44,14 @@ type ChatRequest struct {
 	Passages  []Passage
 	// MaxTokens caps the answer; 0 means the provider's default.
 	MaxTokens int
+	// Tools and ToolChoice are passed through as OpenAI JSON to providers
+	// that can call tools (see ToolCaller).
+	Tools      json.RawMessage
+	ToolChoice json.RawMessage
 }
+
+// HasTools reports whether the request offers tools.
+func (r ChatRequest) HasTools() bool { return len(r.Tools) > 0 && string(r.Tools) != "null" }
 
 // Usage is what a call consumed, as the provider reported it. Estimated is
 // set when the provider reported nothing and penny counted itself.
@@ -57,6 +69,13 @@ type Usage struct {
 type ChatResponse struct {
 	Text  string
 	Usage Usage
+	// ToolCalls is set when the model asked to call tools (OpenAI JSON).
+	ToolCalls json.RawMessage
+}
+
+// ToolCaller is the optional ability to pass tools through.
+type ToolCaller interface {
+	SupportsTools() bool
 }
 
 // ChatModel generates text. Implementations are safe for concurrent use.

@@ -92,8 +92,10 @@ func openAIErrorBody(status int, code, msg string) openAIError {
 type chatRequest struct {
 	Model    string `json:"model"`
 	Messages []struct {
-		Role    string          `json:"role"`
-		Content json.RawMessage `json:"content"`
+		Role       string          `json:"role"`
+		Content    json.RawMessage `json:"content"`
+		ToolCalls  json.RawMessage `json:"tool_calls"`
+		ToolCallID string          `json:"tool_call_id"`
 	} `json:"messages"`
 	Stream        bool `json:"stream"`
 	StreamOptions *struct {
@@ -102,6 +104,7 @@ type chatRequest struct {
 	MaxTokens           int             `json:"max_tokens"`
 	MaxCompletionTokens int             `json:"max_completion_tokens"`
 	Tools               json.RawMessage `json:"tools"`
+	ToolChoice          json.RawMessage `json:"tool_choice"`
 	N                   int             `json:"n"`
 	Penny               struct {
 		Provider string `json:"provider"`
@@ -176,16 +179,13 @@ func (h *handler) chatCompletions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(in.Tools) > 0 && string(in.Tools) != "null" {
-		return apperr.Invalid("tools are not supported by penny's gateway yet")
-	}
 	if in.N > 1 {
 		return apperr.Invalid("n > 1 is not supported")
 	}
 	if len(in.Messages) == 0 {
 		return apperr.Invalid("messages must not be empty")
 	}
-	req := providers.ChatRequest{MaxTokens: max(in.MaxTokens, in.MaxCompletionTokens)}
+	req := providers.ChatRequest{MaxTokens: max(in.MaxTokens, in.MaxCompletionTokens), Tools: in.Tools, ToolChoice: in.ToolChoice}
 	for _, m := range in.Messages {
 		text, err := content(m.Content)
 		if err != nil {
@@ -195,11 +195,18 @@ func (h *handler) chatCompletions(c echo.Context) error {
 		switch role {
 		case "developer":
 			role = "system"
-		case "system", "user", "assistant":
+		case "system", "user", "assistant", "tool":
 		default:
 			return apperr.Invalid("unsupported message role %q", m.Role)
 		}
-		req.Messages = append(req.Messages, providers.Message{Role: role, Content: text})
+		if role == "tool" && m.ToolCallID == "" {
+			return apperr.Invalid("a tool message needs tool_call_id")
+		}
+		msg := providers.Message{Role: role, Content: text, ToolCallID: m.ToolCallID}
+		if len(m.ToolCalls) > 0 && string(m.ToolCalls) != "null" {
+			msg.ToolCalls = m.ToolCalls
+		}
+		req.Messages = append(req.Messages, msg)
 	}
 	if err := h.app.Router.CheckProvider(in.Penny.Provider); err != nil {
 		return apperr.New(http.StatusBadRequest, "unknown_provider", "%v", err)
@@ -217,8 +224,15 @@ func (h *handler) chatCompletions(c echo.Context) error {
 		}
 		info := penny(res)
 		setPennyHeaders(c.Response().Header(), info)
+		msg, finish := map[string]any{"role": "assistant", "content": res.Text}, "stop"
+		if len(res.ToolCalls) > 0 {
+			msg["tool_calls"], finish = res.ToolCalls, "tool_calls"
+			if res.Text == "" {
+				msg["content"] = nil
+			}
+		}
 		return c.JSON(http.StatusOK, map[string]any{"id": id, "object": "chat.completion", "created": created, "model": res.Model,
-			"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": res.Text}, "finish_reason": "stop", "logprobs": nil}},
+			"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finish, "logprobs": nil}},
 			"usage":   usageJSON(res.Usage), "penny": info})
 	}
 
@@ -264,10 +278,24 @@ func (h *handler) chatCompletions(c echo.Context) error {
 		_, code, msg := classify(routeError(err))
 		return send(openAIErrorBody(http.StatusBadGateway, code, msg))
 	}
-	if !started { // an empty answer: no token ever came
+	if !started { // an empty answer or only tool calls: no token ever came
 		call.OnFirstToken(res.Provider, res.Model)
 	}
-	if err := send(chunk(map[string]any{}, "stop")); err != nil {
+	finish := "stop"
+	if len(res.ToolCalls) > 0 {
+		var calls []map[string]any
+		if err := json.Unmarshal(res.ToolCalls, &calls); err != nil {
+			return err
+		}
+		for i := range calls {
+			calls[i]["index"] = i
+		}
+		if err := send(chunk(map[string]any{"tool_calls": calls}, nil)); err != nil {
+			return err
+		}
+		finish = "tool_calls"
+	}
+	if err := send(chunk(map[string]any{}, finish)); err != nil {
 		return err
 	}
 	if in.StreamOptions != nil && in.StreamOptions.IncludeUsage {
@@ -284,6 +312,8 @@ func (h *handler) chatCompletions(c echo.Context) error {
 // routeError turns router failures into API errors.
 func routeError(err error) error {
 	switch {
+	case errors.Is(err, router.ErrNoCandidate) && strings.Contains(err.Error(), "does not take tools"):
+		return apperr.Invalid("no configured model can take tools: they pass through to OpenAI and OpenAI-compatible servers")
 	case errors.Is(err, router.ErrUnknownModel):
 		return apperr.New(http.StatusNotFound, "model_not_found", "%v", err)
 	case errors.Is(err, router.ErrBudget):

@@ -205,3 +205,62 @@ func TestGatewayNeedsAKey(t *testing.T) {
 	r = ta.Do(http.MethodGet, "/api/documents", key, nil)
 	require.Equal(t, http.StatusOK, r.Status)
 }
+
+// TestGatewayToolsPassThrough: tools reach providers that take them
+// (OpenAI protocol); the others are skipped with the reason.
+func TestGatewayToolsPassThrough(t *testing.T) {
+	ta, f := withProviders(t)
+	admin := ta.Register("admin@example.com")
+	c := client(ta, apiKey(t, ta, admin.Token, map[string]any{"name": "tools"}))
+	ctx := context.Background()
+	tools := []goopenai.Tool{{Type: goopenai.ToolTypeFunction, Function: &goopenai.FunctionDefinition{Name: "get_weather",
+		Parameters: map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}}}}
+	msgs := []goopenai.ChatCompletionMessage{{Role: "user", Content: "Weather in Paris?"}}
+
+	resp, err := c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "auto", Messages: msgs, Tools: tools})
+	require.NoError(t, err)
+	require.Equal(t, "openai", resp.Header().Get("X-Penny-Provider"), "Cloudflare and the built-in provider do not take tools here")
+	require.Equal(t, goopenai.FinishReasonToolCalls, resp.Choices[0].FinishReason)
+	call := resp.Choices[0].Message.ToolCalls[0]
+	require.Equal(t, "get_weather", call.Function.Name)
+	require.Contains(t, f.oa.Bodies()[len(f.oa.Bodies())-1], `"name":"get_weather"`)
+
+	// The tool's result goes back; the model answers with it.
+	msgs = append(msgs, resp.Choices[0].Message, goopenai.ChatCompletionMessage{Role: "tool", ToolCallID: call.ID, Content: "18°C, sunny"})
+	resp, err = c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "auto", Messages: msgs, Tools: tools})
+	require.NoError(t, err)
+	require.Equal(t, "The tool said: 18°C, sunny", resp.Choices[0].Message.Content)
+
+	// Streamed: the tool call arrives as one delta, then finish_reason tool_calls.
+	stream, err := c.CreateChatCompletionStream(ctx, goopenai.ChatCompletionRequest{Model: "auto", Stream: true, Tools: tools,
+		Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "Weather?"}}})
+	require.NoError(t, err)
+	var names []string
+	var finish goopenai.FinishReason
+	for {
+		chunk, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		if len(chunk.Choices) == 0 {
+			continue
+		}
+		for _, tc := range chunk.Choices[0].Delta.ToolCalls {
+			names = append(names, tc.Function.Name)
+		}
+		if chunk.Choices[0].FinishReason != "" {
+			finish = chunk.Choices[0].FinishReason
+		}
+	}
+	stream.Close()
+	require.Equal(t, []string{"get_weather"}, names)
+	require.Equal(t, goopenai.FinishReasonToolCalls, finish)
+
+	// Pinned to a provider that does not take tools: a clear 400.
+	_, err = c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "claude-sonnet-5", Messages: msgs[:1], Tools: tools})
+	var apiErr *goopenai.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, 400, apiErr.HTTPStatusCode)
+	require.Contains(t, apiErr.Message, "tools")
+}

@@ -87,13 +87,21 @@ func withHeaders(ctx context.Context) (context.Context, *http.Header) {
 	return context.WithValue(ctx, headersKey{}, h), h
 }
 
-func messages(msgs []providers.Message) []goopenai.ChatCompletionMessage {
+func messages(msgs []providers.Message) ([]goopenai.ChatCompletionMessage, error) {
 	out := make([]goopenai.ChatCompletionMessage, len(msgs))
 	for i, m := range msgs {
-		out[i] = goopenai.ChatCompletionMessage{Role: m.Role, Content: m.Content}
+		out[i] = goopenai.ChatCompletionMessage{Role: m.Role, Content: m.Content, ToolCallID: m.ToolCallID}
+		if len(m.ToolCalls) > 0 {
+			if err := json.Unmarshal(m.ToolCalls, &out[i].ToolCalls); err != nil {
+				return nil, fmt.Errorf("tool_calls: %w", err)
+			}
+		}
 	}
-	return out
+	return out, nil
 }
+
+// SupportsTools: the OpenAI protocol passes tools through.
+func (c *Client) SupportsTools() bool { return true }
 
 func usage(u goopenai.Usage) providers.Usage {
 	out := providers.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
@@ -106,18 +114,38 @@ func usage(u goopenai.Usage) providers.Usage {
 	return out
 }
 
-func (c *Client) request(req providers.ChatRequest) goopenai.ChatCompletionRequest {
-	r := goopenai.ChatCompletionRequest{Model: req.Model, Messages: messages(req.Messages)}
+func (c *Client) request(req providers.ChatRequest) (goopenai.ChatCompletionRequest, error) {
+	msgs, err := messages(req.Messages)
+	if err != nil {
+		return goopenai.ChatCompletionRequest{}, &providers.Error{Provider: c.opts.Name, Model: req.Model, Kind: providers.KindBadRequest, Err: err}
+	}
+	r := goopenai.ChatCompletionRequest{Model: req.Model, Messages: msgs}
 	if req.MaxTokens > 0 {
 		r.MaxCompletionTokens = req.MaxTokens
 	}
-	return r
+	if req.HasTools() {
+		if err := json.Unmarshal(req.Tools, &r.Tools); err != nil {
+			return r, &providers.Error{Provider: c.opts.Name, Model: req.Model, Kind: providers.KindBadRequest, Err: fmt.Errorf("tools: %w", err)}
+		}
+		if len(req.ToolChoice) > 0 {
+			var choice any
+			if err := json.Unmarshal(req.ToolChoice, &choice); err != nil {
+				return r, &providers.Error{Provider: c.opts.Name, Model: req.Model, Kind: providers.KindBadRequest, Err: fmt.Errorf("tool_choice: %w", err)}
+			}
+			r.ToolChoice = choice
+		}
+	}
+	return r, nil
 }
 
 // Chat generates a whole answer.
 func (c *Client) Chat(ctx context.Context, req providers.ChatRequest) (providers.ChatResponse, error) {
 	ctx, hdr := withHeaders(ctx)
-	resp, err := c.c.CreateChatCompletion(ctx, c.request(req))
+	r, err := c.request(req)
+	if err != nil {
+		return providers.ChatResponse{}, err
+	}
+	resp, err := c.c.CreateChatCompletion(ctx, r)
 	if err != nil {
 		return providers.ChatResponse{}, c.classify(req.Model, err, *hdr)
 	}
@@ -125,6 +153,11 @@ func (c *Client) Chat(ctx context.Context, req providers.ChatRequest) (providers
 		return providers.ChatResponse{}, &providers.Error{Provider: c.opts.Name, Model: req.Model, Kind: providers.KindBadResponse, Err: errors.New("no choices in the answer")}
 	}
 	out := providers.ChatResponse{Text: resp.Choices[0].Message.Content, Usage: usage(resp.Usage)}
+	if calls := resp.Choices[0].Message.ToolCalls; len(calls) > 0 {
+		if out.ToolCalls, err = json.Marshal(calls); err != nil {
+			return providers.ChatResponse{}, err
+		}
+	}
 	if resp.Usage.TotalTokens == 0 {
 		out.Usage = estimate(req, out.Text)
 	}
@@ -132,10 +165,22 @@ func (c *Client) Chat(ctx context.Context, req providers.ChatRequest) (providers
 }
 
 // ChatStream streams the answer, asking for the final usage chunk. A
-// stream that ends without a finish reason was cut and is an error.
+// stream that ends without a finish reason was cut and is an error. A
+// request with tools is answered whole (tool calls arrive in pieces that
+// only make sense together) and its text delivered at once.
 func (c *Client) ChatStream(ctx context.Context, req providers.ChatRequest, onDelta func(string) error) (providers.ChatResponse, error) {
+	if req.HasTools() {
+		resp, err := c.Chat(ctx, req)
+		if err == nil && resp.Text != "" {
+			err = onDelta(resp.Text)
+		}
+		return resp, err
+	}
 	ctx, hdr := withHeaders(ctx)
-	r := c.request(req)
+	r, err := c.request(req)
+	if err != nil {
+		return providers.ChatResponse{}, err
+	}
 	r.Stream = true
 	r.StreamOptions = &goopenai.StreamOptions{IncludeUsage: true}
 	stream, err := c.c.CreateChatCompletionStream(ctx, r)
@@ -297,7 +342,8 @@ func (c *Client) classify(model string, err error, hdr http.Header) error {
 }
 
 var (
-	_ providers.ChatModel = (*Client)(nil)
-	_ providers.Streamer  = (*Client)(nil)
-	_ providers.Embedder  = (*Client)(nil)
+	_ providers.ChatModel  = (*Client)(nil)
+	_ providers.Streamer   = (*Client)(nil)
+	_ providers.Embedder   = (*Client)(nil)
+	_ providers.ToolCaller = (*Client)(nil)
 )

@@ -120,9 +120,14 @@ func (f *OpenAI) notFound(w http.ResponseWriter, model string) {
 
 func (f *OpenAI) chat(w http.ResponseWriter, r *http.Request, body []byte, fault *Fault) {
 	var req struct {
-		Model         string              `json:"model"`
-		Messages      []providers.Message `json:"messages"`
-		Stream        bool                `json:"stream"`
+		Model    string              `json:"model"`
+		Messages []providers.Message `json:"messages"`
+		Tools    []struct {
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"`
+		} `json:"tools"`
+		Stream        bool `json:"stream"`
 		StreamOptions *struct {
 			IncludeUsage bool `json:"include_usage"`
 		} `json:"stream_options"`
@@ -140,6 +145,20 @@ func (f *OpenAI) chat(w http.ResponseWriter, r *http.Request, body []byte, fault
 	usage := map[string]any{"prompt_tokens": in, "completion_tokens": out, "total_tokens": in + out,
 		"prompt_tokens_details": map[string]int{"cached_tokens": 0}, "completion_tokens_details": map[string]int{"reasoning_tokens": 0}}
 	id, created := fmt.Sprintf("chatcmpl-%d", time.Now().UnixNano()), time.Now().Unix()
+	last := req.Messages[len(req.Messages)-1]
+	if len(req.Tools) > 0 && !req.Stream {
+		// Tools offered: call the first one; once its result is back, use it.
+		msg := map[string]any{"role": "assistant", "content": nil, "tool_calls": []any{map[string]any{"id": "call_fake1", "type": "function",
+			"function": map[string]any{"name": req.Tools[0].Function.Name, "arguments": `{"city":"Paris"}`}}}}
+		finish := "tool_calls"
+		if last.Role == "tool" {
+			msg, finish = map[string]any{"role": "assistant", "content": "The tool said: " + last.Content}, "stop"
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "object": "chat.completion", "created": created, "model": req.Model,
+			"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finish}}, "usage": usage})
+		return
+	}
 	if !req.Stream {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "object": "chat.completion", "created": created, "model": req.Model,

@@ -15,6 +15,7 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -200,7 +201,9 @@ type Call struct {
 
 // Result is a finished model call as the router booked it.
 type Result struct {
-	Text           string
+	Text string
+	// ToolCalls is set when the model asked to call tools (OpenAI JSON).
+	ToolCalls      json.RawMessage
 	Usage          providers.Usage
 	Provider       string
 	Model          string
@@ -406,6 +409,7 @@ func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest,
 	if need == 0 {
 		need = 1024
 	}
+	need += providers.EstimateTokens(string(req.Tools))
 	for _, m := range req.Messages {
 		need += providers.EstimateTokens(m.Content)
 	}
@@ -414,6 +418,12 @@ func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest,
 	budgetSkips := 0
 	for _, c := range p.cands {
 		now := r.cfg.Now()
+		if req.HasTools() {
+			if tc, ok := c.Client.(providers.ToolCaller); !ok || !tc.SupportsTools() {
+				reasons = append(reasons, "skip "+c.key()+": does not take tools")
+				continue
+			}
+		}
 		if ok, why := r.usable(ctx, call, c, need, now); !ok {
 			reasons = append(reasons, why)
 			if strings.Contains(why, "budget") {
@@ -502,7 +512,7 @@ func (r *Router) attempt(ctx context.Context, call Call, c ChatCandidate, p plan
 		r.statsOf(c.key()).record(r.cfg.Now(), latency, err)
 	}
 	m, _ := r.cfg.Catalog.Lookup(c.Provider, c.Model)
-	res := Result{Text: resp.Text, Usage: resp.Usage, Provider: c.Provider, Model: c.Model, Tier: p.tier, Arm: p.arm,
+	res := Result{Text: resp.Text, ToolCalls: resp.ToolCalls, Usage: resp.Usage, Provider: c.Provider, Model: c.Model, Tier: p.tier, Arm: p.arm,
 		LatencyMs: latency.Milliseconds(), Reasons: append([]string(nil), reasons...)}
 	if err != nil && resp.Usage == (providers.Usage{}) {
 		res.Usage = providers.Usage{}

@@ -37,14 +37,14 @@ schemas = {
     "Credentials": obj({"email": S, "password": {"type": "string", "minLength": 8}, "invite": S}, ["email", "password"]),
     "User": obj({"id": S, "email": S, "role": {"enum": ["admin", "member"]}, "createdAt": T}),
     "Session": obj({"user": ref("User"), "accessToken": S, "expiresAt": T, "refreshToken": S, "csrfToken": S}),
-    "Document": obj({"id": S, "ownerId": S, "title": S, "filename": S, "contentType": S, "size": I, "sha256": S,
+    "Document": obj({"id": S, "ownerId": S, "collection": S, "title": S, "filename": S, "contentType": S, "size": I, "sha256": S,
                      "status": {"enum": ["ready", "failed"]}, "error": S, "chunks": I, "embeddingModel": S, "createdAt": T, "updatedAt": T}),
     "Chunk": obj({"id": S, "documentId": S, "ownerId": S, "ordinal": I, "heading": S, "text": S,
                   "start": {"type": "integer", "description": "byte offset of text in the document"}, "end": I, "page": I, "tokens": I, "embeddingModel": S}),
     "Citation": obj({"n": I, "documentId": S, "title": S, "chunkId": S, "start": I, "end": I, "page": I, "score": N}),
     "Source": {"allOf": [ref("Citation"), obj({"text": S})]},
     "Cost": obj({"micros": {"type": "integer", "description": "USD micro-dollars"}, "usd": N, "baselineMicros": I, "baselineUsd": N}),
-    "RAGQuery": obj({"question": S, "documentIds": arr(S), "options": obj({"provider": S, "maxChunks": {"type": "integer", "minimum": 1, "maximum": 20}})}, ["question"]),
+    "RAGQuery": obj({"question": S, "documentIds": arr(S), "collection": S, "options": obj({"provider": S, "maxChunks": {"type": "integer", "minimum": 1, "maximum": 20}})}, ["question"]),
     "RAGAnswer": obj({"answer": S, "citations": arr(ref("Citation")), "sources": arr(ref("Source")), "cost": ref("Cost"),
                       "provider": S, "model": S, "latencyMs": I, "cached": B, "retrieval": {"enum": ["hybrid", "keyword"]}, "reasons": arr(S)}),
     "Chat": obj({"id": S, "userId": S, "title": S, "createdAt": T, "updatedAt": T}),
@@ -110,8 +110,9 @@ paths = {
     "/api/keys/{id}": {"delete": op("Revoke one of your API keys", {**NO, **errs(401, 404)}, "keys", params=[P("id")])},
     "/api/documents": {
         "post": op("Upload .txt or .md files (multipart field file, repeatable), all or none", {**ok(obj({"documents": arr(ref("Document"))}), "Created", "201"), **errs(400, 401, 413, 415, 503)},
-            "documents", body(obj({"file": arr({"type": "string", "format": "binary"})}), "multipart/form-data")),
-        "get": op("List your documents, newest first", {**ok(obj({"documents": arr(ref("Document"))})), **errs(401)}, "documents"),
+            "documents", body(obj({"file": arr({"type": "string", "format": "binary"}), "collection": {"type": "string", "description": "default: default"}}), "multipart/form-data")),
+        "get": op("List your documents, newest first", {**ok(obj({"documents": arr(ref("Document"))})), **errs(401)}, "documents",
+            params=[Q("collection", "only this collection's documents")]),
     },
     "/api/documents/{id}": {
         "get": op("One of your documents", {**ok(ref("Document")), **errs(401, 404)}, "documents", params=[P("id")]),
@@ -135,7 +136,8 @@ paths = {
     "/v1/chat/completions": {"post": op("OpenAI-compatible chat completions (whole or streamed)",
         {**ok(ref("ChatCompletion")), **errs(400, 401, 402, 404, 429, 502, 503)}, "gateway",
         body(ref("ChatCompletionRequest")), security=[{"bearer": []}],
-        desc="model: auto (tier from complexity), auto:small|medium|large, or a model id from /v1/models. "
+        desc="model: auto (tier from complexity), auto:small|medium|large, a model id from /v1/models, or rag / rag:<collection> "
+             "(an answer from your documents, citations in penny.citations). tools pass through to providers that take them. "
              "With stream: true, Server-Sent Events of chat.completion.chunk objects end with data: [DONE]; "
              "stream_options.include_usage adds a usage chunk (with the penny object). A failure after the first token "
              "is an error event, never a clean end. Headers X-Penny-Provider, -Model, -Tier, -Cost-Usd, -Baseline-Cost-Usd, -Cache. "

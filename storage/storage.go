@@ -199,8 +199,10 @@ const (
 
 // Document is one uploaded file.
 type Document struct {
-	ID          string    `json:"id"`
-	OwnerID     string    `json:"ownerId"`
+	ID      string `json:"id"`
+	OwnerID string `json:"ownerId"`
+	// Collection groups documents (a workspace); "default" unless named.
+	Collection  string    `json:"collection"`
 	Title       string    `json:"title"`
 	Filename    string    `json:"filename"`
 	ContentType string    `json:"contentType"`

@@ -156,8 +156,17 @@ type File struct{ Name, Content string }
 // Upload posts files as multipart field "file".
 func (ta *TestApp) Upload(token string, files ...File) Response {
 	ta.t.Helper()
+	return ta.UploadTo(token, "", files...)
+}
+
+// UploadTo posts files into a collection ("" for the default one).
+func (ta *TestApp) UploadTo(token, collection string, files ...File) Response {
+	ta.t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
+	if collection != "" {
+		require.NoError(ta.t, mw.WriteField("collection", collection))
+	}
 	for _, f := range files {
 		w, err := mw.CreateFormFile("file", f.Name)
 		require.NoError(ta.t, err)

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -100,10 +101,34 @@ type parsed struct {
 	spans []Span
 }
 
-// Upload stores the user's files as documents, all or none.
-func (s *Service) Upload(ctx context.Context, userID, requestID string, files []File) ([]storage.Document, error) {
+// DefaultCollection holds documents uploaded without a collection.
+const DefaultCollection = "default"
+
+// CheckCollection validates a collection name: 1–64 letters, digits, '-',
+// '_' or '.'; empty means DefaultCollection.
+func CheckCollection(name string) (string, error) {
+	if name == "" {
+		return DefaultCollection, nil
+	}
+	if len(name) > 64 {
+		return "", apperr.Invalid("collection must have at most 64 characters")
+	}
+	for _, r := range name {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '_' && r != '.' {
+			return "", apperr.Invalid("collection may hold letters, digits, '-', '_' and '.' only")
+		}
+	}
+	return name, nil
+}
+
+// Upload stores the user's files as documents of a collection, all or none.
+func (s *Service) Upload(ctx context.Context, userID, requestID, collection string, files []File) ([]storage.Document, error) {
 	if len(files) == 0 {
 		return nil, apperr.Invalid("no file: send one or more files in the multipart field \"file\"")
+	}
+	collection, err := CheckCollection(collection)
+	if err != nil {
+		return nil, err
 	}
 	now := s.opts.Now().UTC()
 	docs := make([]parsed, 0, len(files))
@@ -112,6 +137,7 @@ func (s *Service) Upload(ctx context.Context, userID, requestID string, files []
 		if err != nil {
 			return nil, err
 		}
+		p.doc.Collection = collection
 		docs = append(docs, p)
 	}
 
@@ -280,9 +306,47 @@ func removeAll(paths []string) {
 	}
 }
 
-// List returns the user's documents, newest first.
-func (s *Service) List(ctx context.Context, userID string) ([]storage.Document, error) {
-	return s.store.ListDocuments(ctx, userID)
+// List returns the user's documents, newest first; with a collection,
+// only that collection's.
+func (s *Service) List(ctx context.Context, userID, collection string) ([]storage.Document, error) {
+	docs, err := s.store.ListDocuments(ctx, userID)
+	if err != nil || collection == "" {
+		return docs, err
+	}
+	out := []storage.Document{}
+	for _, d := range docs {
+		if collectionOf(d) == collection {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// collectionOf reads a document's collection (documents stored before
+// collections existed are in the default one).
+func collectionOf(d storage.Document) string {
+	if d.Collection == "" {
+		return DefaultCollection
+	}
+	return d.Collection
+}
+
+// Collections returns the names of the user's collections, sorted.
+func (s *Service) Collections(ctx context.Context, userID string) ([]string, error) {
+	docs, err := s.store.ListDocuments(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range docs {
+		if c := collectionOf(d); !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // Get returns one of the user's documents.

@@ -77,6 +77,19 @@ func ModelNotFound(model string) error {
 	return apperr.New(http.StatusNotFound, "model_not_found", "The model `%s` does not exist or you do not have access to it.", model)
 }
 
+// RAGModel reports whether a model name asks for an answer from
+// documents — "rag" (all the caller's documents) or "rag:<collection>" —
+// and names the collection.
+func RAGModel(model string) (collection string, ok bool) {
+	if model == "rag" {
+		return "", true
+	}
+	if c, found := strings.CutPrefix(model, "rag:"); found && c != "" {
+		return c, true
+	}
+	return "", false
+}
+
 // Resolve turns the request's model into router instructions.
 func (s *Service) Resolve(model string) (router.Call, error) {
 	switch {
@@ -123,12 +136,18 @@ type Model struct {
 	OwnedBy string `json:"owned_by"`
 }
 
-// Models lists what a client may ask for: the auto routes and every
-// configured model.
-func (s *Service) Models() []Model {
+// Models lists what a client may ask for: the auto routes, answers from
+// the caller's document collections, and every configured model.
+func (s *Service) Models(collections []string) []Model {
 	out := []Model{{ID: "auto", Object: "model", OwnedBy: "penny"}}
 	for _, t := range catalog.Tiers {
 		out = append(out, Model{ID: "auto:" + t, Object: "model", OwnedBy: "penny"})
+	}
+	if len(collections) > 0 {
+		out = append(out, Model{ID: "rag", Object: "model", OwnedBy: "penny"})
+	}
+	for _, c := range collections {
+		out = append(out, Model{ID: "rag:" + c, Object: "model", OwnedBy: "penny"})
 	}
 	var rest []Model
 	for _, m := range append(append([]catalog.Model{}, s.chatModels...), s.embeds...) {

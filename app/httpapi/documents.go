@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -33,6 +34,7 @@ func (h *handler) uploadDocuments(c echo.Context) error {
 	}
 	limit := h.app.Config.MaxFileBytes
 	var files []documents.File
+	collection := ""
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -44,6 +46,15 @@ func (h *handler) uploadDocuments(c echo.Context) error {
 				return err
 			}
 			return apperr.Invalid("unreadable multipart body: %v", err)
+		}
+		if part.FormName() == "collection" {
+			raw, err := io.ReadAll(io.LimitReader(part, 256))
+			_ = part.Close()
+			if err != nil {
+				return apperr.Invalid("unreadable collection field: %v", err)
+			}
+			collection = strings.TrimSpace(string(raw))
+			continue
 		}
 		if part.FormName() != "file" {
 			_ = part.Close()
@@ -63,7 +74,7 @@ func (h *handler) uploadDocuments(c echo.Context) error {
 		}
 		files = append(files, documents.File{Name: part.FileName(), Data: data})
 	}
-	docs, err := h.app.Documents.Upload(c.Request().Context(), me(c).UserID, requestID(c), files)
+	docs, err := h.app.Documents.Upload(c.Request().Context(), me(c).UserID, requestID(c), collection, files)
 	if err != nil {
 		return err
 	}
@@ -71,7 +82,7 @@ func (h *handler) uploadDocuments(c echo.Context) error {
 }
 
 func (h *handler) listDocuments(c echo.Context) error {
-	docs, err := h.app.Documents.List(c.Request().Context(), me(c).UserID)
+	docs, err := h.app.Documents.List(c.Request().Context(), me(c).UserID, c.QueryParam("collection"))
 	if err != nil {
 		return err
 	}

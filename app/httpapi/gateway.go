@@ -16,6 +16,7 @@ import (
 
 	"github.com/penny-dev/penny/app/apperr"
 	"github.com/penny-dev/penny/app/gateway"
+	"github.com/penny-dev/penny/app/rag"
 	"github.com/penny-dev/penny/providers"
 	"github.com/penny-dev/penny/providers/router"
 	"github.com/penny-dev/penny/storage"
@@ -174,6 +175,9 @@ func (h *handler) chatCompletions(c echo.Context) error {
 	var in chatRequest
 	if err := bindJSON(c, &in); err != nil {
 		return err
+	}
+	if collection, ok := gateway.RAGModel(in.Model); ok {
+		return h.ragCompletion(c, in, collection)
 	}
 	call, err := h.app.Gateway.Resolve(in.Model)
 	if err != nil {
@@ -389,15 +393,99 @@ func (h *handler) embeddings(c echo.Context) error {
 		"usage": map[string]int{"prompt_tokens": res.Usage.InputTokens, "total_tokens": res.Usage.InputTokens}, "penny": info})
 }
 
+func (h *handler) models(c echo.Context) ([]gateway.Model, error) {
+	collections, err := h.app.Documents.Collections(c.Request().Context(), me(c).UserID)
+	if err != nil {
+		return nil, err
+	}
+	return h.app.Gateway.Models(collections), nil
+}
+
 func (h *handler) listModels(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]any{"object": "list", "data": h.app.Gateway.Models()})
+	models, err := h.models(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"object": "list", "data": models})
 }
 
 func (h *handler) getModel(c echo.Context) error {
-	for _, m := range h.app.Gateway.Models() {
+	models, err := h.models(c)
+	if err != nil {
+		return err
+	}
+	for _, m := range models {
 		if m.ID == c.Param("id") {
 			return c.JSON(http.StatusOK, m)
 		}
 	}
 	return gateway.ModelNotFound(c.Param("id"))
+}
+
+// ragCompletion answers the last user message from the caller's documents
+// (one collection, or all), with the citations in the penny object.
+func (h *handler) ragCompletion(c echo.Context, in chatRequest, collection string) error {
+	var question string
+	var history []providers.Message
+	for _, m := range in.Messages {
+		text, err := content(m.Content)
+		if err != nil {
+			return err
+		}
+		if m.Role == "user" {
+			if question != "" {
+				history = append(history, providers.Message{Role: "user", Content: question})
+			}
+			question = text
+		} else if m.Role == "assistant" {
+			history = append(history, providers.Message{Role: "assistant", Content: text})
+		}
+	}
+	if question == "" {
+		return apperr.Invalid("messages need a user message to answer")
+	}
+	p := me(c)
+	q := rag.Query{UserID: p.UserID, RequestID: requestID(c), Service: storage.ServiceGateway, Question: question,
+		Collection: collection, Provider: in.Penny.Provider, History: history}
+	a, err := h.app.RAG.Answer(c.Request().Context(), q, nil)
+	if e, ok := apperr.As(err); ok && e.Status == http.StatusNotFound {
+		return gateway.ModelNotFound(in.Model)
+	}
+	if err != nil {
+		return err
+	}
+	info := map[string]any{"provider": a.Provider, "model": a.Model, "costUsd": a.Cost.USD, "costMicros": a.Cost.Micros,
+		"baselineCostUsd": a.Cost.BaselineUSD, "baselineMicros": a.Cost.BaselineMicros, "cache": "miss", "reasons": a.Reasons,
+		"retrieval": a.Retrieval, "citations": a.Citations, "sources": a.Sources}
+	setPennyHeaders(c.Response().Header(), pennyInfo{Provider: a.Provider, Model: a.Model, CostUSD: a.Cost.USD, BaselineCostUSD: a.Cost.BaselineUSD, Cache: "miss"})
+	id, created := "chatcmpl-"+storage.NewID(), time.Now().Unix()
+	usage := map[string]int{"prompt_tokens": 0, "completion_tokens": providers.EstimateTokens(a.Answer)}
+	usage["total_tokens"] = usage["completion_tokens"]
+	if !in.Stream {
+		return c.JSON(http.StatusOK, map[string]any{"id": id, "object": "chat.completion", "created": created, "model": in.Model,
+			"choices": []any{map[string]any{"index": 0, "message": map[string]any{"role": "assistant", "content": a.Answer}, "finish_reason": "stop"}},
+			"usage":   usage, "penny": info})
+	}
+	// The answer is checked (citations) before it is sent, so it streams as
+	// one piece.
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	for _, v := range []any{
+		map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": in.Model,
+			"choices": []any{map[string]any{"index": 0, "delta": map[string]any{"role": "assistant", "content": a.Answer}, "finish_reason": nil}}},
+		map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": in.Model,
+			"choices": []any{map[string]any{"index": 0, "delta": map[string]any{}, "finish_reason": "stop"}}},
+		map[string]any{"id": id, "object": "chat.completion.chunk", "created": created, "model": in.Model, "choices": []any{}, "usage": usage, "penny": info},
+	} {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "data: %s\n\n", raw)
+	}
+	_, err = fmt.Fprint(w, "data: [DONE]\n\n")
+	w.Flush()
+	return err
 }

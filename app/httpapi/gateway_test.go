@@ -264,3 +264,64 @@ func TestGatewayToolsPassThrough(t *testing.T) {
 	require.Equal(t, 400, apiErr.HTTPStatusCode)
 	require.Contains(t, apiErr.Message, "tools")
 }
+
+// TestCollectionsAndRAGModel: documents grouped in collections, questions
+// restricted to one, and model "rag:<collection>" on the gateway.
+func TestCollectionsAndRAGModel(t *testing.T) {
+	ta := apptest.New(t, map[string]string{"PENNY_REGISTRATION": "open"})
+	ada := ta.Register("ada@example.com")
+	r := ta.UploadTo(ada.Token, "birds", apptest.File{Name: "herons.md", Content: herons})
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	require.Contains(t, string(r.Body), `"collection":"birds"`)
+	upload(t, ta, ada.Token, apptest.File{Name: "q3.txt", Content: finance})
+	require.Equal(t, http.StatusBadRequest, ta.UploadTo(ada.Token, "no/slashes", apptest.File{Name: "x.txt", Content: "x y z"}).Status)
+
+	var list struct {
+		Documents []struct{ Title, Collection string }
+	}
+	ta.Do(http.MethodGet, "/api/documents?collection=birds", ada.Token, nil).Decode(t, &list)
+	require.Len(t, list.Documents, 1)
+	require.Equal(t, "Herons", list.Documents[0].Title)
+
+	// A question restricted to a collection never sees the others.
+	var a ragAnswer
+	ta.Do(http.MethodPost, "/api/rag/query", ada.Token, map[string]any{"question": "How did revenue change?", "collection": "birds"}).Decode(t, &a)
+	require.NotContains(t, a.Answer, "twelve percent")
+	r = ta.Do(http.MethodPost, "/api/rag/query", ada.Token, map[string]any{"question": "x", "collection": "nope"})
+	require.Equal(t, http.StatusNotFound, r.Status)
+
+	c := client(ta, apiKey(t, ta, ada.Token, map[string]any{"name": "rag"}))
+	ctx := context.Background()
+	models, err := c.ListModels(ctx)
+	require.NoError(t, err)
+	var ids []string
+	for _, m := range models.Models {
+		ids = append(ids, m.ID)
+	}
+	require.Contains(t, ids, "rag:birds")
+	require.Contains(t, ids, "rag:default")
+
+	resp, err := c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "rag:birds",
+		Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "Where do grey herons nest?"}}})
+	require.NoError(t, err)
+	require.Contains(t, resp.Choices[0].Message.Content, "heronries")
+	require.Regexp(t, `\[\d\]`, resp.Choices[0].Message.Content)
+	raw := ta.Do(http.MethodPost, "/v1/chat/completions", apiKey(t, ta, ada.Token, map[string]any{"name": "raw"}), map[string]any{"model": "rag:birds",
+		"messages": []map[string]string{{"role": "user", "content": "Where do grey herons nest?"}}})
+	require.Contains(t, string(raw.Body), `"citations":[{"n":`)
+
+	_, err = c.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "rag:nope",
+		Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "x"}}})
+	var apiErr *goopenai.APIError
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, 404, apiErr.HTTPStatusCode)
+	require.Equal(t, "model_not_found", apiErr.Code)
+
+	// Another user's key cannot reach ada's collection.
+	bob := ta.Register("bob@example.com")
+	bc := client(ta, apiKey(t, ta, bob.Token, map[string]any{"name": "b"}))
+	_, err = bc.CreateChatCompletion(ctx, goopenai.ChatCompletionRequest{Model: "rag:birds",
+		Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "Where do grey herons nest?"}}})
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, 404, apiErr.HTTPStatusCode)
+}

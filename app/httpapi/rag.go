@@ -16,6 +16,7 @@ func bindRAGAPI(g *echo.Group, h *handler) {
 type ragRequest struct {
 	Question    string   `json:"question"`
 	DocumentIDs []string `json:"documentIds"`
+	Collection  string   `json:"collection"`
 	Options     struct {
 		Provider  string `json:"provider"`
 		MaxChunks int    `json:"maxChunks"`
@@ -29,7 +30,7 @@ func (h *handler) ragQuery(c echo.Context) error {
 	}
 	a, err := h.app.RAG.Answer(c.Request().Context(), rag.Query{
 		UserID: me(c).UserID, RequestID: requestID(c), Service: storage.ServiceRAG,
-		Question: in.Question, DocumentIDs: in.DocumentIDs, Provider: in.Options.Provider, MaxChunks: in.Options.MaxChunks,
+		Question: in.Question, DocumentIDs: in.DocumentIDs, Collection: in.Collection, Provider: in.Options.Provider, MaxChunks: in.Options.MaxChunks,
 	}, nil)
 	if err != nil {
 		return err

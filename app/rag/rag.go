@@ -84,8 +84,10 @@ type Query struct {
 	Service     string
 	Question    string
 	DocumentIDs []string
-	Provider    string
-	MaxChunks   int
+	// Collection restricts the answer to one collection's documents.
+	Collection string
+	Provider   string
+	MaxChunks  int
 	// History is the conversation before the question (chat).
 	History []providers.Message
 }
@@ -145,7 +147,7 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 	if err := s.router.CheckProvider(q.Provider); err != nil {
 		return Answer{}, modelError(err)
 	}
-	filter, titles, err := s.readable(ctx, q.UserID, q.DocumentIDs)
+	filter, titles, err := s.readable(ctx, q.UserID, q.Collection, q.DocumentIDs)
 	if err != nil {
 		return Answer{}, err
 	}
@@ -201,16 +203,28 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 // readable returns the filter of documents the user may read — all their
 // ready documents, or the asked ones, each of which must be theirs — and
 // the documents' titles.
-func (s *Service) readable(ctx context.Context, userID string, asked []string) (vector.Filter, map[string]string, error) {
+func (s *Service) readable(ctx context.Context, userID, collection string, asked []string) (vector.Filter, map[string]string, error) {
 	docs, err := s.store.ListDocuments(ctx, userID)
 	if err != nil {
 		return vector.Filter{}, nil, err
 	}
 	titles := map[string]string{}
+	inCollection := false
 	for _, d := range docs {
+		c := d.Collection
+		if c == "" {
+			c = "default"
+		}
+		if collection != "" && c != collection {
+			continue
+		}
+		inCollection = true
 		if d.Status == storage.DocumentReady {
 			titles[d.ID] = d.Title
 		}
+	}
+	if collection != "" && !inCollection {
+		return vector.Filter{}, nil, apperr.New(http.StatusNotFound, "not_found", "collection %q not found", collection)
 	}
 	if len(asked) == 0 {
 		ids := make([]string, 0, len(titles))

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/penny-dev/penny/app/auth"
+	"github.com/penny-dev/penny/app/budgets"
 	"github.com/penny-dev/penny/app/chat"
 	"github.com/penny-dev/penny/app/config"
 	"github.com/penny-dev/penny/app/costs"
@@ -49,6 +50,7 @@ type App struct {
 	Costs     *costs.Service
 	Routing   *routing.Service
 	Gateway   *gateway.Service
+	Budgets   *budgets.Service
 	// EmbedModel is the embedding model the search index is bound to.
 	EmbedModel catalog.Model
 	// Started is when New finished.
@@ -93,10 +95,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	}
 	a.Catalog = ps.catalog
 	a.Gateway = gateway.New(gateway.Options{Catalog: ps.catalog, ChatModels: ps.chatModels(), EmbedModels: ps.embedModels(),
-		DefaultRPM: cfg.GatewayRPM, Ledger: st})
+		DefaultRPM: cfg.GatewayRPM})
+	a.Budgets, err = budgets.New(ctx, st, budgets.Options{Defaults: cfg.Budgets, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
 	a.Router, err = router.New(router.Config{
 		Catalog: ps.catalog, Tiers: ps.tiers, Control: ps.control, Embedders: ps.embedders, Pingers: ps.pingers,
-		Free: ps.free, Ledger: ledgerTap{Ledger: st, observe: a.Gateway.Budgets.Observe}, Budget: a.Gateway.Budgets, Logger: logger,
+		Free: ps.free, Ledger: st, Budget: a.Budgets, Logger: logger,
 	})
 	if err != nil {
 		return nil, err
@@ -268,6 +274,9 @@ func (a *App) Close() error {
 		a.stop()
 	}
 	a.wg.Wait()
+	if a.Budgets != nil {
+		a.Budgets.Close()
+	}
 	var errs []error
 	if a.Indexes != nil && a.Indexes.Keywords != nil {
 		errs = append(errs, a.Indexes.Keywords.Close())
@@ -292,18 +301,4 @@ func CreateUser(ctx context.Context, cfg config.Config, logger *slog.Logger, ema
 		return storage.User{}, err
 	}
 	return a.CreateUser(ctx, email, password, role)
-}
-
-// ledgerTap passes every booked entry on to observe (key budgets).
-type ledgerTap struct {
-	router.Ledger
-	observe func(storage.LedgerEntry)
-}
-
-func (t ledgerTap) AppendLedger(ctx context.Context, e storage.LedgerEntry) error {
-	if err := t.Ledger.AppendLedger(ctx, e); err != nil {
-		return err
-	}
-	t.observe(e)
-	return nil
 }

@@ -7,8 +7,10 @@ package config
 
 import (
 	"errors"
+
 	"flag"
 	"fmt"
+	"github.com/penny-dev/penny/app/budgets"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -67,6 +69,9 @@ type Config struct {
 	// GatewayRPM caps requests per minute of an API key that sets no
 	// limit of its own. Default 600.
 	GatewayRPM int
+
+	// Budgets are the default budgets until an admin stores others.
+	Budgets budgets.Limits
 
 	Providers Providers
 }
@@ -238,12 +243,42 @@ var Settings = []Setting{
 		return nil
 	}),
 	setting("gateway-rpm", "PENNY_GATEWAY_RPM", "600", "requests per minute of an API key on /v1 unless the key sets its own", intSetter(func(c *Config, n int64) { c.GatewayRPM = int(n) })),
+	setting("budget-global-usd", "PENNY_BUDGET_GLOBAL_USD", "", "monthly budget of all paid calls, USD (empty: none)", usdSetter(func(c *Config, m int64) { c.Budgets.GlobalMonthlyMicros = m })),
+	setting("budget-user-usd", "PENNY_BUDGET_USER_USD", "", "monthly budget of each user's paid calls, USD (empty: none)", usdSetter(func(c *Config, m int64) { c.Budgets.UserMonthlyMicros = m })),
+	setting("budget-alerts", "PENNY_BUDGET_ALERTS", "80,100", "alert thresholds, percent of a budget", func(c *Config, v string) error {
+		c.Budgets.Thresholds = nil
+		for _, p := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(p))
+			if err != nil || n < 1 || n > 1000 {
+				return fmt.Errorf("must be percentages such as 80,100")
+			}
+			c.Budgets.Thresholds = append(c.Budgets.Thresholds, n)
+		}
+		return nil
+	}),
+	setting("budget-webhook-url", "PENNY_BUDGET_WEBHOOK_URL", "", "URL that receives budget alerts as a signed JSON POST", urlSetter(func(c *Config, v string) { c.Budgets.WebhookURL = v })),
+	{Env: "PENNY_BUDGET_WEBHOOK_SECRET", Secret: true, Help: "HMAC-SHA256 key of the X-Penny-Signature header of budget webhooks",
+		set: func(c *Config, v string) error { c.Budgets.WebhookSecret = v; return nil }},
 	setting("catalog-file", "PENNY_CATALOG_FILE", "", "a models.json that replaces the embedded price catalog", func(c *Config, v string) error { c.Providers.CatalogFile = v; return nil }),
 }
 
 // setting is a table row with a flag.
 func setting(flag, env, def, help string, set func(*Config, string) error) Setting {
 	return Setting{Flag: flag, Env: env, Default: def, Help: help, set: set}
+}
+
+func usdSetter(set func(*Config, int64)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 {
+			return fmt.Errorf("must be an amount in USD such as 25 or 0.50")
+		}
+		set(c, int64(f*1e6+0.5))
+		return nil
+	}
 }
 
 func urlSetter(set func(*Config, string)) func(*Config, string) error {

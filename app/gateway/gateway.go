@@ -2,13 +2,11 @@
 // speaks the OpenAI protocol gets penny's routing, failover and cost
 // accounting by changing its base URL and key. This package resolves model
 // names ("auto", "auto:<tier>", a catalog id), enforces per-key limits
-// (requests per minute, monthly budget) and lists the models; the HTTP
-// shapes live in app/httpapi.
+// (requests per minute; monthly budgets are app/budgets') and lists the
+// models; the HTTP shapes live in app/httpapi.
 package gateway
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -21,13 +19,7 @@ import (
 	"github.com/penny-dev/penny/app/apperr"
 	"github.com/penny-dev/penny/providers/catalog"
 	"github.com/penny-dev/penny/providers/router"
-	"github.com/penny-dev/penny/storage"
 )
-
-// Ledger is what the key budgets read.
-type Ledger interface {
-	EachLedger(ctx context.Context, f storage.LedgerFilter, fn func(storage.LedgerEntry) error) error
-}
 
 // Service is the gateway capability. Safe for concurrent use.
 type Service struct {
@@ -38,7 +30,6 @@ type Service struct {
 	defaultRPM int
 	limiters   *expirable.LRU[string, *rate.Limiter]
 	limMu      sync.Mutex
-	Budgets    *KeyBudgets
 }
 
 // Options configure the Service.
@@ -51,18 +42,12 @@ type Options struct {
 	EmbedModel string
 	// DefaultRPM caps requests per minute of keys that set none.
 	DefaultRPM int
-	Ledger     Ledger
-	Now        func() time.Time
 }
 
 // New returns the gateway.
 func New(o Options) *Service {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
 	return &Service{catalog: o.Catalog, chatModels: o.ChatModels, embeds: o.EmbedModels, embedModel: o.EmbedModel,
-		defaultRPM: o.DefaultRPM, limiters: expirable.NewLRU[string, *rate.Limiter](100_000, nil, 10*time.Minute),
-		Budgets: &KeyBudgets{ledger: o.Ledger, now: o.Now, spent: map[string]*monthSpend{}}}
+		defaultRPM: o.DefaultRPM, limiters: expirable.NewLRU[string, *rate.Limiter](100_000, nil, 10*time.Minute)}
 }
 
 // SetEmbedModel sets the model that answers "auto" for embeddings (the
@@ -184,87 +169,4 @@ func (s *Service) Allow(keyID string, rpm int) error {
 		return e
 	}
 	return nil
-}
-
-// KeyBudgets enforces API keys' monthly budgets as the router's Budget:
-// once a key's paid spend this month reaches its budget, paid models leave
-// its candidate lists (free ones stay). Spend is read from the ledger once
-// per key and month, then kept current by Observe.
-type KeyBudgets struct {
-	ledger Ledger
-	now    func() time.Time
-	mu     sync.Mutex
-	spent  map[string]*monthSpend
-	next   router.Budget
-}
-
-type monthSpend struct {
-	month  string
-	micros int64
-}
-
-// Chain makes b consult next (such as user budgets) after the key budget.
-func (b *KeyBudgets) Chain(next router.Budget) { b.next = next }
-
-// Allow refuses paid models once the key's budget is spent.
-func (b *KeyBudgets) Allow(ctx context.Context, call router.Call, m catalog.Model) error {
-	if call.APIKeyID != "" && call.KeyBudgetMicros > 0 {
-		spent, err := b.spentThisMonth(ctx, call.APIKeyID)
-		if err != nil {
-			return err
-		}
-		if spent >= call.KeyBudgetMicros {
-			return fmt.Errorf("the API key's monthly budget ($%.2f) is spent", float64(call.KeyBudgetMicros)/1e6)
-		}
-	}
-	if b.next != nil {
-		return b.next.Allow(ctx, call, m)
-	}
-	return nil
-}
-
-func monthOf(t time.Time) (string, time.Time) {
-	t = t.UTC()
-	start := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
-	return start.Format("2006-01"), start
-}
-
-func (b *KeyBudgets) spentThisMonth(ctx context.Context, keyID string) (int64, error) {
-	month, start := monthOf(b.now())
-	b.mu.Lock()
-	if s, ok := b.spent[keyID]; ok && s.month == month {
-		b.mu.Unlock()
-		return s.micros, nil
-	}
-	b.mu.Unlock()
-	var total int64
-	err := b.ledger.EachLedger(ctx, storage.LedgerFilter{From: start, To: start.AddDate(0, 1, 0)}, func(e storage.LedgerEntry) error {
-		if e.APIKeyID == keyID {
-			total += e.CostMicros
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if s, ok := b.spent[keyID]; ok && s.month == month {
-		return s.micros, nil // Observe raced ahead: it is current
-	}
-	b.spent[keyID] = &monthSpend{month: month, micros: total}
-	return total, nil
-}
-
-// Observe adds a booked entry to its key's spend.
-func (b *KeyBudgets) Observe(e storage.LedgerEntry) {
-	if e.APIKeyID == "" || e.CostMicros == 0 {
-		return
-	}
-	month, _ := monthOf(e.Time)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if s, ok := b.spent[e.APIKeyID]; ok && s.month == month {
-		s.micros += e.CostMicros
-	}
 }

@@ -7,11 +7,42 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/penny-dev/penny/app/apperr"
+	"github.com/penny-dev/penny/app/budgets"
 	"github.com/penny-dev/penny/app/costs"
 )
 
 func bindCostsAPI(g *echo.Group, h *handler) {
 	g.GET("/costs/summary", h.costSummary, requireAuth)
+	g.GET("/costs/budgets", h.budgetStatus, requireAuth)
+	g.GET("/admin/budgets", h.getBudgets, requireAdmin)
+	g.PUT("/admin/budgets", h.putBudgets, requireAdmin)
+}
+
+// budgetStatus is this month's budgets that concern the caller, the alerts,
+// and a banner line for the UI.
+func (h *handler) budgetStatus(c echo.Context) error {
+	p := me(c)
+	st, err := h.app.Budgets.Status(c.Request().Context(), p.UserID, p.IsAdmin())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (h *handler) getBudgets(c echo.Context) error {
+	return c.JSON(http.StatusOK, h.app.Budgets.Settings())
+}
+
+func (h *handler) putBudgets(c echo.Context) error {
+	var in budgets.Settings
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	out, err := h.app.Budgets.Update(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // costSummary totals the ledger in [from, to). Both accept RFC 3339 or a

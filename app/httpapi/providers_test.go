@@ -192,3 +192,40 @@ func TestLocalModelServer(t *testing.T) {
 	r.Decode(t, &reply)
 	require.Equal(t, "local", reply.Message.Provider)
 }
+
+// TestBudgetsOverHTTP: a spent budget moves requests to free models, says
+// so in a banner, and refuses with 402 only when nothing free may answer.
+func TestBudgetsOverHTTP(t *testing.T) {
+	ta, _ := withProviders(t)
+	admin := ta.Register("admin@example.com")
+	r := ta.Do(http.MethodPut, "/api/admin/budgets", admin.Token, map[string]any{"userMonthlyUsd": 0.000001})
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	require.Equal(t, http.StatusOK, ta.Do(http.MethodPut, "/api/admin/routing", admin.Token, map[string]any{"forceProvider": "openai", "cheapPercent": 100}).Status)
+	chatID := ta.Do(http.MethodPost, "/api/chats", admin.Token, nil).JSON(t)["id"].(string)
+	send := func() apptest.Response {
+		return ta.Do(http.MethodPost, "/api/chats/"+chatID+"/messages", admin.Token, map[string]any{"content": "Hello"})
+	}
+	r = send()
+	require.Equal(t, http.StatusCreated, r.Status, "the first call fits")
+	r = send()
+	require.Equal(t, http.StatusPaymentRequired, r.Status, "forced to a paid provider with the budget spent")
+	require.Equal(t, "budget_exceeded", r.ErrorCode(t))
+
+	require.Equal(t, http.StatusOK, ta.Do(http.MethodPut, "/api/admin/routing", admin.Token, map[string]any{"forceProvider": "", "cheapPercent": 100}).Status)
+	r = send()
+	require.Equal(t, http.StatusCreated, r.Status)
+	require.Contains(t, string(r.Body), `"provider":"local"`, "paid models left the list; the free one answers")
+
+	var st struct {
+		Banner  string
+		Budgets []struct{ Scope, State string }
+		Alerts  []struct{ Threshold int }
+	}
+	ta.Do(http.MethodGet, "/api/costs/budgets", admin.Token, nil).Decode(t, &st)
+	require.Contains(t, st.Banner, "user's monthly budget is spent")
+	require.Equal(t, "exceeded", st.Budgets[0].State)
+	require.Len(t, st.Alerts, 2, "80 % and 100 %, once each")
+
+	r = ta.Do(http.MethodGet, "/api/admin/budgets", admin.Token, nil)
+	require.Contains(t, string(r.Body), `"userMonthlyUsd":0.000001`)
+}

@@ -312,6 +312,8 @@ func modelError(err error) error {
 	switch {
 	case errors.Is(err, router.ErrUnknownProvider):
 		return apperr.New(http.StatusBadRequest, "unknown_provider", "%s", err.Error())
+	case errors.Is(err, router.ErrBudget):
+		return apperr.New(http.StatusPaymentRequired, "budget_exceeded", "the budget is spent and no free model can answer; it resets next month").Wrap(err)
 	case errors.Is(err, router.ErrNoCandidate):
 		return apperr.New(http.StatusServiceUnavailable, "no_model", "%s", err.Error())
 	}

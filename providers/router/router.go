@@ -51,12 +51,18 @@ type EmbedHost struct {
 	Client   providers.Embedder
 }
 
-// Budget decides whether a paid model may be used for a call; the costs
-// capability implements it. A nil Budget allows everything.
+// Budget decides whether a paid model may be used for a call, holding its
+// estimated cost until the real cost is known, so that concurrent calls
+// cannot overshoot a budget by more than one reservation. A nil Budget
+// allows everything; free models never ask.
 type Budget interface {
-	// Allow returns nil, or an error whose text says why not.
-	Allow(ctx context.Context, call Call, m catalog.Model) error
+	// Reserve holds estimateMicros against every budget that applies to
+	// call and returns the function to call exactly once with the real
+	// cost, or an error whose text says which budget is spent.
+	Reserve(ctx context.Context, call Call, m catalog.Model, estimateMicros int64) (settle func(actualMicros int64), err error)
 }
+
+func noSettle(int64) {}
 
 // Pinger is a provider that can be checked cheaply (listing models).
 type Pinger interface {
@@ -381,7 +387,7 @@ func (r *Router) CheckProvider(provider string) error {
 }
 
 // usable says whether a candidate can take this call now, and if not why.
-func (r *Router) usable(ctx context.Context, call Call, c ChatCandidate, need int, now time.Time) (bool, string) {
+func (r *Router) usable(_ context.Context, _ Call, c ChatCandidate, need int, now time.Time) (bool, string) {
 	m, _ := r.cfg.Catalog.Lookup(c.Provider, c.Model)
 	if until := r.heldUntil(c.Provider); now.Before(until) {
 		return false, fmt.Sprintf("skip %s: provider asked to wait until %s", c.key(), until.UTC().Format(time.RFC3339))
@@ -389,12 +395,15 @@ func (r *Router) usable(ctx context.Context, call Call, c ChatCandidate, need in
 	if need > 0 && m.ContextWindow > 0 && need > m.ContextWindow {
 		return false, fmt.Sprintf("skip %s: needs ~%d tokens, context window %d", c.key(), need, m.ContextWindow)
 	}
-	if r.cfg.Budget != nil && !m.Free {
-		if err := r.cfg.Budget.Allow(ctx, call, m); err != nil {
-			return false, fmt.Sprintf("skip %s: %v", c.key(), err)
-		}
-	}
 	return true, ""
+}
+
+// reserve holds a paid model's estimated cost on the budgets.
+func (r *Router) reserve(ctx context.Context, call Call, m catalog.Model, u providers.Usage) (func(int64), error) {
+	if r.cfg.Budget == nil || m.Free {
+		return noSettle, nil
+	}
+	return r.cfg.Budget.Reserve(ctx, call, m, m.Cost(u))
 }
 
 // Chat generates an answer. With onDelta it streams: failover to the next
@@ -405,11 +414,11 @@ func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest,
 	if err != nil {
 		return Result{}, err
 	}
-	need := req.MaxTokens
-	if need == 0 {
-		need = 1024
+	outTokens := req.MaxTokens
+	if outTokens == 0 {
+		outTokens = 1024
 	}
-	need += providers.EstimateTokens(string(req.Tools))
+	need := outTokens + providers.EstimateTokens(string(req.Tools))
 	for _, m := range req.Messages {
 		need += providers.EstimateTokens(m.Content)
 	}
@@ -426,9 +435,6 @@ func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest,
 		}
 		if ok, why := r.usable(ctx, call, c, need, now); !ok {
 			reasons = append(reasons, why)
-			if strings.Contains(why, "budget") {
-				budgetSkips++
-			}
 			continue
 		}
 		br := r.breaker(c.key())
@@ -436,7 +442,16 @@ func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest,
 			reasons = append(reasons, fmt.Sprintf("skip %s: breaker open until %s", c.key(), until.UTC().Format(time.RFC3339)))
 			continue
 		}
+		m, _ := r.cfg.Catalog.Lookup(c.Provider, c.Model)
+		settle, err := r.reserve(ctx, call, m, providers.Usage{InputTokens: need - outTokens, OutputTokens: outTokens})
+		if err != nil {
+			br.release()
+			reasons = append(reasons, fmt.Sprintf("skip %s: %v", c.key(), err))
+			budgetSkips++
+			continue
+		}
 		res, sent, err := r.attempt(ctx, call, c, p, req, reasons, onDelta)
+		settle(res.CostMicros)
 		if err == nil {
 			br.success()
 			return res, nil
@@ -554,18 +569,22 @@ func (r *Router) Embed(ctx context.Context, call Call, model string, texts []str
 			reasons = append(reasons, fmt.Sprintf("skip %s: provider asked to wait", key))
 			continue
 		}
-		if r.cfg.Budget != nil && !m.Free {
-			if err := r.cfg.Budget.Allow(ctx, call, m); err != nil {
-				reasons = append(reasons, fmt.Sprintf("skip %s: %v", key, err))
-				if lastErr == nil {
-					lastErr = fmt.Errorf("%w: %v", ErrBudget, err)
-				}
-				continue
-			}
-		}
 		br := r.breaker(key)
 		if ok, _ := br.allow(now); !ok {
 			reasons = append(reasons, "skip "+key+": breaker open")
+			continue
+		}
+		est := 0
+		for _, t := range texts {
+			est += providers.EstimateTokens(t)
+		}
+		settle, err := r.reserve(ctx, call, m, providers.Usage{InputTokens: est})
+		if err != nil {
+			br.release()
+			reasons = append(reasons, fmt.Sprintf("skip %s: %v", key, err))
+			if lastErr == nil {
+				lastErr = fmt.Errorf("%w: %v", ErrBudget, err)
+			}
 			continue
 		}
 		lastErr = nil
@@ -581,6 +600,7 @@ func (r *Router) Embed(ctx context.Context, call Call, model string, texts []str
 		}
 		res := Result{Usage: resp.Usage, Provider: h.Provider, Model: model, LatencyMs: latency.Milliseconds(),
 			CostMicros: r.cost(m, resp.Usage), Reasons: append(reasons, "embedding model of the index: "+model)}
+		settle(res.CostMicros)
 		var baselineModel string
 		res.BaselineMicros, baselineModel = r.cfg.Catalog.BaselineCost("embedding", "", resp.Usage)
 		if bookErr := r.book(ctx, call, "embedding", res, baselineModel, err); bookErr != nil {

@@ -201,8 +201,36 @@ func TestRollbackSwitchAndTrafficSplit(t *testing.T) {
 
 type denyPaid struct{}
 
-func (denyPaid) Allow(context.Context, router.Call, catalog.Model) error {
-	return errors.New("monthly budget spent")
+func (denyPaid) Reserve(context.Context, router.Call, catalog.Model, int64) (func(int64), error) {
+	return nil, errors.New("monthly budget spent")
+}
+
+// recordingBudget allows everything and records reservations and settlements.
+type recordingBudget struct {
+	mu                sync.Mutex
+	reserved, settled []int64
+}
+
+func (b *recordingBudget) Reserve(_ context.Context, _ router.Call, _ catalog.Model, est int64) (func(int64), error) {
+	b.mu.Lock()
+	b.reserved = append(b.reserved, est)
+	b.mu.Unlock()
+	return func(actual int64) { b.mu.Lock(); b.settled = append(b.settled, actual); b.mu.Unlock() }, nil
+}
+
+func TestBudgetReserveAndSettle(t *testing.T) {
+	b := &recordingBudget{}
+	paid := &counting{err: down}
+	r := build(t, router.Config{Budget: b, Tiers: allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-4o-mini", Client: paid}, localCand})})
+	_, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{MaxTokens: 1000, Messages: []providers.Message{{Role: "user", Content: strings.Repeat("word ", 800)}}}, nil)
+	require.NoError(t, err)
+	require.Len(t, b.reserved, 1, "only the paid model reserves; the built-in one is free")
+	require.Equal(t, int64(750), b.reserved[0], "1,000 in × $0.15/M + 1,000 out × $0.60/M")
+	require.Equal(t, []int64{0}, b.settled, "a failed call that reported no usage settles at 0")
+	paid.set(nil)
+	_, err = r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, int64(8), b.settled[1], "settled with the real cost: 10 in + 10 out")
 }
 
 func TestBudgetHookAndContextWindow(t *testing.T) {

@@ -302,3 +302,23 @@ func CreateUser(ctx context.Context, cfg config.Config, logger *slog.Logger, ema
 	}
 	return a.CreateUser(ctx, email, password, role)
 }
+
+// UserEmail names a user for reports ("" when unknown).
+func (a *App) UserEmail(id string) string {
+	u, err := a.Store.UserByID(context.Background(), id)
+	if err != nil {
+		return ""
+	}
+	return u.Email
+}
+
+// CostsReport writes a month's savings report from the store alone (the
+// `penny costs report` command; the data dir must not be in use).
+func CostsReport(ctx context.Context, cfg config.Config, month time.Time, format string, w io.Writer) error {
+	st, err := bolt.Open(cfg.StorePath(), bolt.Options{})
+	if err != nil {
+		return fmt.Errorf("%w (while penny serve runs, use GET /api/costs/report)", err)
+	}
+	defer st.Close()
+	return costs.New(st).Report(ctx, costs.Query{IsAdmin: true}, month, format, time.Now(), w)
+}

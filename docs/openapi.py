@@ -62,6 +62,10 @@ schemas = {
     "ChatCompletion": obj({"id": S, "object": S, "created": I, "model": S, "choices": arr(obj({"index": I,
         "message": obj({"role": S, "content": S}), "finish_reason": S})), "usage": obj({"prompt_tokens": I, "completion_tokens": I, "total_tokens": I}),
         "penny": ref("Penny")}),
+    "CostGroup": obj({"key": S, "calls": I, "errors": I, "tokensIn": I, "tokensOut": I, "costMicros": I, "baselineMicros": I,
+        "savingsMicros": I, "cacheHits": I, "cacheSavingsMicros": I, "wasteMicros": I}),
+    "CostMetrics": obj({"from": T, "to": T, "scope": S, "total": ref("CostGroup"), "groups": {"type": "object", "additionalProperties": arr(ref("CostGroup"))},
+        "projectedMonthMicros": I, "projectedMonthBaselineMicros": I, "cacheHitRate": N}),
     "BudgetSettings": obj({"globalMonthlyUsd": N, "userMonthlyUsd": N, "thresholds": arr(I), "webhookUrl": S,
         "webhookSecret": {"type": "string", "writeOnly": True}, "webhookSecretSet": B}),
     "BudgetStatus": obj({"month": S, "budgets": arr(obj({"scope": S, "limitMicros": I, "spentMicros": I, "percent": N,
@@ -135,6 +139,16 @@ paths = {
             "200": {"description": "With Accept: text/event-stream: events delta {text}, then done (a Reply) or error {error}", "content": {"text/event-stream": {"schema": S}}},
             **errs(400, 401, 404, 502)}, "chats", body(obj({"content": S, "documentIds": arr(S), "provider": S}, ["content"])), params=[P("id")]),
     },
+    "/api/costs/metrics": {"get": op("Totals and groups from the ledger: savings against OpenAI-only, cache savings, failover waste, the month's projection",
+        {**ok(ref("CostMetrics")), **errs(400, 401, 403, 404)}, "costs",
+        params=[Q("from", "date or RFC 3339; default: start of this month"), Q("to", "exclusive; default: now"), Q("userId", "admins: one user only"),
+                Q("groupBy", "comma-separated: provider, model, service, user (admins), kind, arm, day")])},
+    "/api/costs/report": {"get": op("The month's savings report (Markdown or CSV), numbers from the ledger only", {
+        "200": {"description": "The report", "content": {"text/markdown": {"schema": S}, "text/csv": {"schema": S}}}, **errs(400, 401, 404)}, "costs",
+        params=[Q("month", "YYYY-MM; default: this month"), Q("format", "md (default) or csv"), Q("userId", "admins: one user only")])},
+    "/api/costs/statement": {"get": op("The month's usage per user, day, service and model, as CSV (chargeback)", {
+        "200": {"description": "CSV", "content": {"text/csv": {"schema": S}}}, **errs(400, 401, 404)}, "costs",
+        params=[Q("month", "YYYY-MM; default: this month"), Q("userId", "admins: one user only")])},
     "/api/costs/budgets": {"get": op("This month's budgets that concern you, alerts, and a banner line", {**ok(ref("BudgetStatus")), **errs(401)}, "costs")},
     "/api/admin/budgets": {
         "get": op("Budget settings (admin; the webhook secret is never returned)", {**ok(ref("BudgetSettings")), **errs(401, 403)}, "admin"),

@@ -284,20 +284,22 @@ type LedgerEntry struct {
 	Model    string    `json:"model"`
 	Tier     string    `json:"tier,omitempty"`
 	// Arm is the traffic-split arm: "cheap" or "control".
-	Arm            string   `json:"arm,omitempty"`
-	TokensIn       int      `json:"tokensIn"`
-	TokensOut      int      `json:"tokensOut"`
-	CachedTokens   int      `json:"cachedTokens,omitempty"`
-	CostMicros     int64    `json:"costMicros"`
-	BaselineMicros int64    `json:"baselineMicros"`
-	BaselineModel  string   `json:"baselineModel"`
-	Estimated      bool     `json:"estimated"`
-	LatencyMs      int64    `json:"latencyMs"`
-	CacheHit       bool     `json:"cacheHit"`
-	Outcome        string   `json:"outcome"`
-	Error          string   `json:"error,omitempty"`
-	Reasons        []string `json:"reasons,omitempty"`
-	RequestID      string   `json:"requestId,omitempty"`
+	Arm            string `json:"arm,omitempty"`
+	TokensIn       int    `json:"tokensIn"`
+	TokensOut      int    `json:"tokensOut"`
+	CachedTokens   int    `json:"cachedTokens,omitempty"`
+	CostMicros     int64  `json:"costMicros"`
+	BaselineMicros int64  `json:"baselineMicros"`
+	BaselineModel  string `json:"baselineModel"`
+	Estimated      bool   `json:"estimated"`
+	LatencyMs      int64  `json:"latencyMs"`
+	CacheHit       bool   `json:"cacheHit"`
+	// AvoidedMicros is what a cache hit saved: the cost of the call it replaced.
+	AvoidedMicros int64    `json:"avoidedMicros,omitempty"`
+	Outcome       string   `json:"outcome"`
+	Error         string   `json:"error,omitempty"`
+	Reasons       []string `json:"reasons,omitempty"`
+	RequestID     string   `json:"requestId,omitempty"`
 	// APIKeyID is set for calls made with an API key (the gateway).
 	APIKeyID string `json:"apiKeyId,omitempty"`
 }

@@ -73,19 +73,13 @@ func (s *Service) Summarize(ctx context.Context, q Query) (Summary, error) {
 	if !q.To.After(q.From) {
 		return Summary{}, apperr.Invalid("to must be after from")
 	}
-	f := storage.LedgerFilter{From: q.From, To: q.To, UserID: q.UserID}
-	scope := "user"
-	if q.IsAdmin {
-		f.UserID, scope = q.ForUser, "all"
-		if q.ForUser != "" {
-			scope = "user"
-		}
-	} else if q.ForUser != "" && q.ForUser != q.UserID {
-		return Summary{}, apperr.NotFound("user")
+	f, scope, err := filter(q)
+	if err != nil {
+		return Summary{}, err
 	}
 	out := Summary{From: q.From, To: q.To, Scope: scope, Total: Line{Key: "total"}}
 	byProvider, byService := map[string]*Line{}, map[string]*Line{}
-	err := s.ledger.EachLedger(ctx, f, func(e storage.LedgerEntry) error {
+	err = s.ledger.EachLedger(ctx, f, func(e storage.LedgerEntry) error {
 		out.Total.add(e)
 		group(byProvider, e.Provider).add(e)
 		group(byService, e.Service).add(e)

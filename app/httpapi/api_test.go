@@ -430,3 +430,41 @@ func TestDeleteRemovesFromEveryIndex(t *testing.T) {
 	require.Empty(t, a.Sources)
 	require.Equal(t, http.StatusNotFound, ta.Do(http.MethodGet, "/api/documents/"+doc.ID, ada.Token, nil).Status)
 }
+
+func TestCostMetricsReportStatementOverHTTP(t *testing.T) {
+	ta := apptest.New(t, map[string]string{"PENNY_REGISTRATION": "open"})
+	admin := ta.Register("admin@example.com")
+	m := ta.Register("m@example.com")
+	upload(t, ta, m.Token, apptest.File{Name: "herons.md", Content: herons})
+	ta.Do(http.MethodPost, "/api/rag/query", m.Token, map[string]any{"question": "Where do grey herons nest?"})
+
+	r := ta.Do(http.MethodGet, "/api/costs/metrics?groupBy=service,provider,day", m.Token, nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	var met struct {
+		Scope  string
+		Total  struct{ Calls int }
+		Groups map[string][]struct{ Key string }
+	}
+	r.Decode(t, &met)
+	require.Equal(t, "user", met.Scope)
+	require.Equal(t, 3, met.Total.Calls)
+	require.Len(t, met.Groups["service"], 2)
+	require.Equal(t, http.StatusForbidden, ta.Do(http.MethodGet, "/api/costs/metrics?groupBy=user", m.Token, nil).Status)
+	require.Equal(t, http.StatusOK, ta.Do(http.MethodGet, "/api/costs/metrics?groupBy=user", admin.Token, nil).Status)
+	require.Equal(t, http.StatusBadRequest, ta.Do(http.MethodGet, "/api/costs/metrics?groupBy=colour", admin.Token, nil).Status)
+
+	r = ta.Do(http.MethodGet, "/api/costs/report?format=md", admin.Token, nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Contains(t, string(r.Body), "# penny savings report")
+	require.Contains(t, r.Header.Get("Content-Type"), "text/markdown")
+	r = ta.Do(http.MethodGet, "/api/costs/report?format=csv&month=2026-11", admin.Token, nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Equal(t, http.StatusBadRequest, ta.Do(http.MethodGet, "/api/costs/report?month=november", admin.Token, nil).Status)
+
+	r = ta.Do(http.MethodGet, "/api/costs/statement", m.Token, nil)
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Contains(t, string(r.Body), "m@example.com")
+	require.NotContains(t, string(r.Body), "admin@example.com")
+	r = ta.Do(http.MethodGet, "/api/costs/statement?userId="+admin.ID, m.Token, nil)
+	require.Equal(t, http.StatusNotFound, r.Status, "a member cannot read another user's statement")
+}

@@ -15,9 +15,11 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/penny-dev/penny/app"
 	"github.com/penny-dev/penny/app/config"
+	"github.com/penny-dev/penny/app/costs"
 	"github.com/penny-dev/penny/app/httpapi"
 	"github.com/penny-dev/penny/storage"
 )
@@ -31,6 +33,8 @@ Usage:
   penny [serve] [flags]                     start the server (default)
   penny user create --email E [--admin]     create an account (password from
                                             PENNY_USER_PASSWORD or standard input)
+  penny costs report --month 2026-11 [--format md|csv]
+                                            the month's savings report, from the ledger
   penny providers check                     ping every configured provider and make
                                             one tiny call each (billed, a few tokens)
   penny version                             print the version
@@ -55,6 +59,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		err = serve(args, stderr, getenv)
 	case "user":
 		err = user(args, stdin, stdout, stderr, getenv)
+	case "costs":
+		err = costsCmd(args, stdout, stderr, getenv)
 	case "providers":
 		err = providersCmd(args, stdout, stderr, getenv)
 	case "version":
@@ -144,4 +150,23 @@ func providersCmd(args []string, stdout, stderr io.Writer, getenv func(string) s
 		return err
 	}
 	return app.CheckProviders(context.Background(), cfg, app.NewLogger(cfg, io.Discard), stdout)
+}
+
+func costsCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 || args[0] != "report" {
+		return fmt.Errorf("usage: penny costs report --month 2026-11 [--format md|csv]")
+	}
+	fs := flag.NewFlagSet("costs report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	monthFlag := fs.String("month", time.Now().UTC().Format("2006-01"), "month to report, YYYY-MM")
+	format := fs.String("format", "md", "md or csv")
+	cfg, err := config.Load(fs, args[1:], getenv)
+	if err != nil {
+		return err
+	}
+	month, err := costs.ParseMonth(*monthFlag)
+	if err != nil {
+		return err
+	}
+	return app.CostsReport(context.Background(), cfg, month, *format, stdout)
 }

@@ -84,3 +84,16 @@ func TestProvidersCheck(t *testing.T) {
 	require.Equal(t, 0, code)
 	require.Contains(t, out, "no provider is configured")
 }
+
+func TestCostsReportCommand(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"PENNY_DATA_DIR": dir, "PENNY_PASSWORD_MEMORY_KIB": "64", "PENNY_PASSWORD_TIME": "1"}
+	code, _, errOut := runCmd(t, "correct horse battery\n", env, "user", "create", "--email", "root@example.com")
+	require.Equal(t, 0, code, errOut)
+	code, out, errOut := runCmd(t, "", env, "costs", "report", "--month", "2026-11", "--format", "csv")
+	require.Equal(t, 0, code, errOut)
+	require.True(t, strings.HasPrefix(out, "section,key,calls"))
+	code, _, errOut = runCmd(t, "", env, "costs", "report", "--month", "nov")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "2026-11")
+}

@@ -29,6 +29,8 @@ import (
 	"github.com/penny-dev/penny/providers/router"
 	"github.com/penny-dev/penny/storage"
 	"github.com/penny-dev/penny/storage/bolt"
+	"github.com/penny-dev/penny/storage/cache"
+	"github.com/penny-dev/penny/storage/cache/lru"
 	"github.com/penny-dev/penny/vector"
 	"github.com/penny-dev/penny/vector/exact"
 	"github.com/penny-dev/penny/vector/keyword"
@@ -51,6 +53,8 @@ type App struct {
 	Routing   *routing.Service
 	Gateway   *gateway.Service
 	Budgets   *budgets.Service
+	// Cache is nil when caching is off.
+	Cache cache.Cache
 	// EmbedModel is the embedding model the search index is bound to.
 	EmbedModel catalog.Model
 	// Started is when New finished.
@@ -100,9 +104,12 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	if err != nil {
 		return nil, err
 	}
+	if cfg.CacheSize > 0 {
+		a.Cache = lru.New(cfg.CacheSize, cfg.CacheTTLs)
+	}
 	a.Router, err = router.New(router.Config{
 		Catalog: ps.catalog, Tiers: ps.tiers, Control: ps.control, Embedders: ps.embedders, Pingers: ps.pingers,
-		Free: ps.free, Ledger: st, Budget: a.Budgets, Logger: logger,
+		Free: ps.free, Ledger: st, Budget: a.Budgets, Cache: a.Cache, Logger: logger,
 	})
 	if err != nil {
 		return nil, err
@@ -131,7 +138,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 		FilesDir: cfg.FilesDir(), MaxFileBytes: cfg.MaxFileBytes, EmbedModel: a.EmbedModel.ID, Logger: logger,
 		Chunker: documents.Chunker{Target: cfg.ChunkTokens, Overlap: cfg.ChunkOverlap},
 	})
-	a.RAG = rag.New(st, a.Router, a.Indexes, rag.Options{EmbedModel: a.EmbedModel.ID, MaxChunks: cfg.RAGMaxChunks, Logger: logger})
+	a.RAG = rag.New(st, a.Router, a.Indexes, rag.Options{EmbedModel: a.EmbedModel.ID, MaxChunks: cfg.RAGMaxChunks, Logger: logger,
+		Cache: a.Cache, SemanticThreshold: cfg.SemanticThreshold})
 	a.Chat = chat.New(st, a.RAG, a.Router, chat.Options{})
 	a.Costs = costs.New(st)
 	a.startProbes(cfg.Providers.ProbeInterval)

@@ -295,11 +295,13 @@ type LedgerEntry struct {
 	LatencyMs      int64  `json:"latencyMs"`
 	CacheHit       bool   `json:"cacheHit"`
 	// AvoidedMicros is what a cache hit saved: the cost of the call it replaced.
-	AvoidedMicros int64    `json:"avoidedMicros,omitempty"`
-	Outcome       string   `json:"outcome"`
-	Error         string   `json:"error,omitempty"`
-	Reasons       []string `json:"reasons,omitempty"`
-	RequestID     string   `json:"requestId,omitempty"`
+	AvoidedMicros int64 `json:"avoidedMicros,omitempty"`
+	// CacheClass names the cache that answered: embedding, generation, rag, semantic.
+	CacheClass string   `json:"cacheClass,omitempty"`
+	Outcome    string   `json:"outcome"`
+	Error      string   `json:"error,omitempty"`
+	Reasons    []string `json:"reasons,omitempty"`
+	RequestID  string   `json:"requestId,omitempty"`
 	// APIKeyID is set for calls made with an API key (the gateway).
 	APIKeyID string `json:"apiKeyId,omitempty"`
 }

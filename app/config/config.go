@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"github.com/penny-dev/penny/app/budgets"
+	"github.com/penny-dev/penny/storage/cache"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -72,6 +73,13 @@ type Config struct {
 
 	// Budgets are the default budgets until an admin stores others.
 	Budgets budgets.Limits
+
+	// Cache: on unless CacheSize is 0; entries per class; TTLs per class.
+	CacheSize int
+	CacheTTLs map[cache.Class]time.Duration
+	// SemanticThreshold is the cosine similarity at which a single-turn
+	// question reuses an earlier answer (0: off).
+	SemanticThreshold float64
 
 	Providers Providers
 }
@@ -259,12 +267,41 @@ var Settings = []Setting{
 	setting("budget-webhook-url", "PENNY_BUDGET_WEBHOOK_URL", "", "URL that receives budget alerts as a signed JSON POST", urlSetter(func(c *Config, v string) { c.Budgets.WebhookURL = v })),
 	{Env: "PENNY_BUDGET_WEBHOOK_SECRET", Secret: true, Help: "HMAC-SHA256 key of the X-Penny-Signature header of budget webhooks",
 		set: func(c *Config, v string) error { c.Budgets.WebhookSecret = v; return nil }},
+	setting("cache-size", "PENNY_CACHE_SIZE", "10000", "entries per cache class (embeddings, generations, answers, queries); 0 disables the caches", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("must be a whole number ≥ 0")
+		}
+		c.CacheSize = n
+		return nil
+	}),
+	setting("cache-ttl-embeddings", "PENNY_CACHE_TTL_EMBEDDINGS", "168h", "how long a cached embedding lives", ttlSetter(cache.Embeddings)),
+	setting("cache-ttl-generations", "PENNY_CACHE_TTL_GENERATIONS", "1h", "how long a cached model answer lives", ttlSetter(cache.Generations)),
+	setting("cache-ttl-answers", "PENNY_CACHE_TTL_ANSWERS", "1h", "how long a cached document answer lives", ttlSetter(cache.Answers)),
+	setting("cache-ttl-queries", "PENNY_CACHE_TTL_QUERIES", "5m", "how long cached retrieval results live", ttlSetter(cache.Queries)),
+	setting("semantic-cache", "PENNY_SEMANTIC_CACHE", "0.95", "cosine similarity at which a single-turn question reuses an earlier answer of the same user over the same documents; 0 disables", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1 {
+			return fmt.Errorf("must be between 0 and 1")
+		}
+		c.SemanticThreshold = f
+		return nil
+	}),
 	setting("catalog-file", "PENNY_CATALOG_FILE", "", "a models.json that replaces the embedded price catalog", func(c *Config, v string) error { c.Providers.CatalogFile = v; return nil }),
 }
 
 // setting is a table row with a flag.
 func setting(flag, env, def, help string, set func(*Config, string) error) Setting {
 	return Setting{Flag: flag, Env: env, Default: def, Help: help, set: set}
+}
+
+func ttlSetter(class cache.Class) func(*Config, string) error {
+	return durationSetter(func(c *Config, d time.Duration) {
+		if c.CacheTTLs == nil {
+			c.CacheTTLs = map[cache.Class]time.Duration{}
+		}
+		c.CacheTTLs[class] = d
+	})
 }
 
 func usdSetter(set func(*Config, int64)) func(*Config, string) error {

@@ -109,6 +109,8 @@ type chatRequest struct {
 	N                   int             `json:"n"`
 	Penny               struct {
 		Provider string `json:"provider"`
+		// Cache false skips penny's caches (as does Cache-Control: no-cache).
+		Cache *bool `json:"cache"`
 	} `json:"penny"`
 }
 
@@ -155,7 +157,19 @@ type pennyInfo struct {
 func penny(res router.Result) pennyInfo {
 	return pennyInfo{Provider: res.Provider, Model: res.Model, Tier: res.Tier, Arm: res.Arm,
 		CostUSD: float64(res.CostMicros) / 1e6, CostMicros: res.CostMicros,
-		BaselineCostUSD: float64(res.BaselineMicros) / 1e6, BaselineMicros: res.BaselineMicros, Cache: "miss", Reasons: res.Reasons}
+		BaselineCostUSD: float64(res.BaselineMicros) / 1e6, BaselineMicros: res.BaselineMicros, Cache: cacheState(res.Cache), Reasons: res.Reasons}
+}
+
+func cacheState(c string) string {
+	if c == "" {
+		return "miss"
+	}
+	return c
+}
+
+// noCache reports whether the client asked to bypass the caches.
+func noCache(c echo.Context, flag *bool) bool {
+	return (flag != nil && !*flag) || strings.Contains(c.Request().Header.Get("Cache-Control"), "no-cache")
 }
 
 func setPennyHeaders(hd http.Header, p pennyInfo) {
@@ -218,6 +232,7 @@ func (h *handler) chatCompletions(c echo.Context) error {
 	p := me(c)
 	call.UserID, call.Service, call.RequestID, call.Provider = p.UserID, storage.ServiceGateway, requestID(c), in.Penny.Provider
 	call.APIKeyID, call.KeyBudgetMicros = p.APIKeyID, p.KeyBudgetMicros
+	call.NoCache = noCache(c, in.Penny.Cache)
 	id := "chatcmpl-" + storage.NewID()
 	created := time.Now().Unix()
 
@@ -446,7 +461,7 @@ func (h *handler) ragCompletion(c echo.Context, in chatRequest, collection strin
 	}
 	p := me(c)
 	q := rag.Query{UserID: p.UserID, RequestID: requestID(c), Service: storage.ServiceGateway, Question: question,
-		Collection: collection, Provider: in.Penny.Provider, History: history}
+		Collection: collection, Provider: in.Penny.Provider, History: history, NoCache: noCache(c, in.Penny.Cache)}
 	a, err := h.app.RAG.Answer(c.Request().Context(), q, nil)
 	if e, ok := apperr.As(err); ok && e.Status == http.StatusNotFound {
 		return gateway.ModelNotFound(in.Model)
@@ -455,9 +470,9 @@ func (h *handler) ragCompletion(c echo.Context, in chatRequest, collection strin
 		return err
 	}
 	info := map[string]any{"provider": a.Provider, "model": a.Model, "costUsd": a.Cost.USD, "costMicros": a.Cost.Micros,
-		"baselineCostUsd": a.Cost.BaselineUSD, "baselineMicros": a.Cost.BaselineMicros, "cache": "miss", "reasons": a.Reasons,
+		"baselineCostUsd": a.Cost.BaselineUSD, "baselineMicros": a.Cost.BaselineMicros, "cache": a.Cached, "reasons": a.Reasons,
 		"retrieval": a.Retrieval, "citations": a.Citations, "sources": a.Sources}
-	setPennyHeaders(c.Response().Header(), pennyInfo{Provider: a.Provider, Model: a.Model, CostUSD: a.Cost.USD, BaselineCostUSD: a.Cost.BaselineUSD, Cache: "miss"})
+	setPennyHeaders(c.Response().Header(), pennyInfo{Provider: a.Provider, Model: a.Model, CostUSD: a.Cost.USD, BaselineCostUSD: a.Cost.BaselineUSD, Cache: a.Cached})
 	id, created := "chatcmpl-"+storage.NewID(), time.Now().Unix()
 	usage := map[string]int{"prompt_tokens": 0, "completion_tokens": providers.EstimateTokens(a.Answer)}
 	usage["total_tokens"] = usage["completion_tokens"]

@@ -325,3 +325,28 @@ func TestCollectionsAndRAGModel(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	require.Equal(t, 404, apiErr.HTTPStatusCode)
 }
+
+func TestGatewayCache(t *testing.T) {
+	oa := providertest.NewOpenAI("sk")
+	defer oa.Close()
+	ta := apptest.New(t, map[string]string{"OPENAI_API_KEY": "sk", "PENNY_OPENAI_BASE_URL": oa.BaseURL()})
+	admin := ta.Register("admin@example.com")
+	c := client(ta, apiKey(t, ta, admin.Token, map[string]any{"name": "k"}))
+	ctx := context.Background()
+	req := goopenai.ChatCompletionRequest{Model: "gpt-4o-mini", Messages: []goopenai.ChatCompletionMessage{{Role: "user", Content: "Cache me"}}}
+	first, err := c.CreateChatCompletion(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, "miss", first.Header().Get("X-Penny-Cache"))
+	second, err := c.CreateChatCompletion(ctx, req)
+	require.NoError(t, err)
+	require.Equal(t, "exact", second.Header().Get("X-Penny-Cache"))
+	require.Equal(t, first.Choices[0].Message.Content, second.Choices[0].Message.Content)
+	require.Equal(t, "0.000000", second.Header().Get("X-Penny-Cost-Usd"))
+	require.Equal(t, 1, oa.Requests())
+
+	r := ta.Do(http.MethodPost, "/v1/chat/completions", apiKey(t, ta, admin.Token, map[string]any{"name": "raw"}),
+		map[string]any{"model": "gpt-4o-mini", "messages": []map[string]string{{"role": "user", "content": "Cache me"}}}, "Cache-Control", "no-cache")
+	require.Equal(t, http.StatusOK, r.Status)
+	require.Equal(t, "miss", r.Header.Get("X-Penny-Cache"))
+	require.Equal(t, 2, oa.Requests(), "no-cache bypasses")
+}

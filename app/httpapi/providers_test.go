@@ -25,6 +25,9 @@ func withProviders(t *testing.T) (*apptest.TestApp, fakes) {
 		"CLOUDFLARE_ACCOUNT_ID": "acct", "CLOUDFLARE_API_TOKEN": "cf-token", "PENNY_CLOUDFLARE_BASE_URL": f.cf.BaseURL(),
 		"OPENAI_API_KEY": "sk-test", "PENNY_OPENAI_BASE_URL": f.oa.BaseURL(),
 		"ANTHROPIC_API_KEY": "sk-ant", "PENNY_ANTHROPIC_BASE_URL": f.an.URL + "/",
+		// These tests repeat prompts on purpose to see routing; caching
+		// has its own tests.
+		"PENNY_CACHE_SIZE": "0",
 	})
 	return ta, f
 }
@@ -228,4 +231,50 @@ func TestBudgetsOverHTTP(t *testing.T) {
 
 	r = ta.Do(http.MethodGet, "/api/admin/budgets", admin.Token, nil)
 	require.Contains(t, string(r.Body), `"userMonthlyUsd":0.000001`)
+}
+
+// TestCachesOverHTTP: a repeated question is answered from the caches,
+// booked as a hit with the cost it avoided; a close question reuses the
+// answer semantically; another user never gets a cached answer.
+func TestCachesOverHTTP(t *testing.T) {
+	f := fakes{cf: providertest.NewCloudflare("acct", "cf-token")}
+	defer f.cf.Close()
+	ta := apptest.New(t, map[string]string{"CLOUDFLARE_ACCOUNT_ID": "acct", "CLOUDFLARE_API_TOKEN": "cf-token",
+		"PENNY_CLOUDFLARE_BASE_URL": f.cf.BaseURL(), "PENNY_REGISTRATION": "open", "PENNY_SEMANTIC_CACHE": "0.9"})
+	ada := ta.Register("ada@example.com")
+	upload(t, ta, ada.Token, apptest.File{Name: "herons.md", Content: herons})
+	ask := func(token, q string) ragAnswer {
+		r := ta.Do(http.MethodPost, "/api/rag/query", token, map[string]any{"question": q})
+		require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+		var a ragAnswer
+		r.Decode(t, &a)
+		return a
+	}
+	first := ask(ada.Token, "Where do grey herons nest?")
+	require.Equal(t, "miss", first.Cached)
+	calls := f.cf.Requests()
+
+	again := ask(ada.Token, "where do grey herons   nest?")
+	require.Equal(t, "exact", again.Cached)
+	require.Equal(t, first.Answer, again.Answer)
+	require.Equal(t, first.Citations, again.Citations)
+	require.Equal(t, calls, f.cf.Requests(), "no provider call at all: the query results were cached too")
+	require.Zero(t, again.Cost.Micros)
+
+	close := ask(ada.Token, "Where do the grey herons nest?")
+	require.Equal(t, "semantic", close.Cached, "a close enough question reuses the answer")
+
+	var m struct {
+		Total struct {
+			CacheHits          int
+			CacheSavingsMicros int64
+		}
+		Groups map[string][]struct{ Key string }
+	}
+	ta.Do(http.MethodGet, "/api/costs/metrics?groupBy=cache", ada.Token, nil).Decode(t, &m)
+	require.Equal(t, 2, m.Total.CacheHits)
+
+	bob := ta.Register("bob@example.com")
+	upload(t, ta, bob.Token, apptest.File{Name: "herons.md", Content: herons})
+	require.Equal(t, "miss", ask(bob.Token, "Where do grey herons nest?").Cached, "never across users")
 }

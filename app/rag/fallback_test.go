@@ -83,3 +83,7 @@ func TestChunksOfAnotherModelAreRefused(t *testing.T) {
 	err = idx.Add(context.Background(), []storage.Chunk{{ID: "x", DocumentID: "d", EmbedModel: "text-embedding-3-small", Vector: make([]float32, 1536)}})
 	require.ErrorContains(t, err, "embedded with text-embedding-3-small")
 }
+
+func (r *embedDown) BookHit(context.Context, router.Call, string, router.Result, int64) error {
+	return nil
+}

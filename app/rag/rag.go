@@ -6,13 +6,16 @@ package rag
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -22,6 +25,7 @@ import (
 	"github.com/penny-dev/penny/providers/local"
 	"github.com/penny-dev/penny/providers/router"
 	"github.com/penny-dev/penny/storage"
+	"github.com/penny-dev/penny/storage/cache"
 	"github.com/penny-dev/penny/vector"
 )
 
@@ -36,6 +40,7 @@ type Router interface {
 	Chat(ctx context.Context, call router.Call, req providers.ChatRequest, onDelta func(string) error) (router.Result, error)
 	Embed(ctx context.Context, call router.Call, model string, texts []string) (router.EmbedResult, error)
 	CheckProvider(provider string) error
+	BookHit(ctx context.Context, call router.Call, class string, res router.Result, avoided int64) error
 }
 
 // Searcher is the retrieval index.
@@ -50,16 +55,24 @@ type Options struct {
 	MaxChunks int
 	// MaxQuestionChars caps a question. Default 4000.
 	MaxQuestionChars int
-	Logger           *slog.Logger
-	Now              func() time.Time
+	// Cache keeps retrieval results and answers (nil: no caching).
+	Cache cache.Cache
+	// SemanticThreshold is the cosine similarity at which a new
+	// single-turn question reuses the answer of an earlier one of the same
+	// user over the same documents (0: off). SemanticTTL bounds reuse.
+	SemanticThreshold float64
+	SemanticTTL       time.Duration
+	Logger            *slog.Logger
+	Now               func() time.Time
 }
 
 // Service is the RAG capability. Safe for concurrent use.
 type Service struct {
-	store  Store
-	router Router
-	search Searcher
-	opts   Options
+	store    Store
+	router   Router
+	search   Searcher
+	opts     Options
+	semantic *semantic
 }
 
 // New returns the service.
@@ -73,7 +86,10 @@ func New(store Store, r Router, search Searcher, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, router: r, search: search, opts: opts}
+	if opts.SemanticTTL == 0 {
+		opts.SemanticTTL = time.Hour
+	}
+	return &Service{store: store, router: r, search: search, opts: opts, semantic: newSemantic(opts.SemanticThreshold, opts.SemanticTTL)}
 }
 
 // Query is one question.
@@ -90,6 +106,8 @@ type Query struct {
 	MaxChunks  int
 	// History is the conversation before the question (chat).
 	History []providers.Message
+	// NoCache skips the caches.
+	NoCache bool
 }
 
 // Source is one passage given to the model.
@@ -121,9 +139,11 @@ type Answer struct {
 	Provider  string             `json:"provider"`
 	Model     string             `json:"model"`
 	LatencyMs int64              `json:"latencyMs"`
-	Cached    bool               `json:"cached"`
-	Retrieval string             `json:"retrieval"`
-	Reasons   []string           `json:"reasons,omitempty"`
+	// Cached is "miss", "exact" (the same question over the same passages)
+	// or "semantic" (a close enough earlier question).
+	Cached    string   `json:"cached"`
+	Retrieval string   `json:"retrieval"`
+	Reasons   []string `json:"reasons,omitempty"`
 }
 
 // Answer answers q. With onDelta the answer streams; the final text (with
@@ -151,30 +171,54 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 	if err != nil {
 		return Answer{}, err
 	}
-	call := router.Call{UserID: q.UserID, Service: q.Service, RequestID: q.RequestID, Provider: q.Provider}
+	call := router.Call{UserID: q.UserID, Service: q.Service, RequestID: q.RequestID, Provider: q.Provider, NoCache: q.NoCache}
+	useCache := s.opts.Cache != nil && !q.NoCache
+	readable := filterKey(filter)
+	question := strings.Join(strings.Fields(strings.ToLower(q.Question)), " ")
 
 	var cost, baseline int64
 	var qvec []float32
-	if !filter.Empty() {
-		emb, err := s.router.Embed(ctx, call, s.opts.EmbedModel, []string{q.Question})
-		if err != nil {
-			// Rule 1: no other model may stand in; answer from keywords.
-			s.opts.Logger.Warn("embedding unavailable; keyword retrieval only", slog.Any("error", err))
-		} else {
-			qvec = emb.Vectors[0]
-			cost, baseline = emb.CostMicros, emb.BaselineMicros
+	var hits []vector.Hit
+	mode := ""
+	qkey := cache.Key("query", q.UserID, readable, question, fmt.Sprint(k))
+	if raw, ok := s.cacheGet(cache.Queries, qkey, useCache); ok {
+		var cached struct {
+			Hits []vector.Hit
+			Mode string
+			Vec  []float32
+		}
+		if json.Unmarshal(raw, &cached) == nil {
+			hits, mode, qvec = cached.Hits, cached.Mode, cached.Vec
 		}
 	}
-	hits, mode, err := s.search.Search(ctx, qvec, q.Question, k, filter)
-	if err != nil {
-		return Answer{}, err
+	if mode == "" {
+		if !filter.Empty() {
+			emb, err := s.router.Embed(ctx, call, s.opts.EmbedModel, []string{q.Question})
+			if err != nil {
+				// Rule 1: no other model may stand in; answer from keywords.
+				s.opts.Logger.Warn("embedding unavailable; keyword retrieval only", slog.Any("error", err))
+			} else {
+				qvec = emb.Vectors[0]
+				cost, baseline = emb.CostMicros, emb.BaselineMicros
+			}
+		}
+		var err error
+		hits, mode, err = s.search.Search(ctx, qvec, q.Question, k, filter)
+		if err != nil {
+			return Answer{}, err
+		}
+		if useCache && mode == retrieval.ModeHybrid {
+			if raw, err := json.Marshal(map[string]any{"Hits": hits, "Mode": mode, "Vec": qvec}); err == nil {
+				s.opts.Cache.Set(ctx, cache.Queries, qkey, raw)
+			}
+		}
 	}
 	passages, sources, err := s.passages(ctx, hits, titles)
 	if err != nil {
 		return Answer{}, err
 	}
 
-	out := Answer{Sources: sources, Retrieval: mode, Citations: []storage.Citation{}}
+	out := Answer{Sources: sources, Retrieval: mode, Citations: []storage.Citation{}, Cached: "miss"}
 	if len(passages) == 0 {
 		// Nothing to answer from: no model call, no cost.
 		out.Answer = local.NothingFoundAnswer
@@ -183,18 +227,59 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 				return Answer{}, err
 			}
 		}
-	} else {
-		res, err := s.router.Chat(ctx, call, providers.ChatRequest{
-			Messages: prompt(q.History, q.Question, passages), Retrieval: true, Passages: passages,
-		}, onDelta)
-		if err != nil {
-			return Answer{}, modelError(err)
-		}
-		out.Answer, out.Citations = checkCitations(res.Text, sources)
-		out.Provider, out.Model, out.Reasons = res.Provider, res.Model, res.Reasons
-		cost += res.CostMicros
-		baseline += res.BaselineMicros
+		out.Cost = NewCost(cost, baseline)
+		out.LatencyMs = s.opts.Now().Sub(start).Milliseconds()
+		return out, nil
 	}
+
+	// The same question over the same passages (chunk ids change when a
+	// document is re-indexed) gets the same answer; single-turn only.
+	singleTurn := len(q.History) == 0
+	ids := make([]string, len(sources))
+	for i, src := range sources {
+		ids[i] = src.ChunkID
+	}
+	akey := cache.Key("rag", q.UserID, question, strings.Join(ids, ","), q.Provider)
+	if raw, ok := s.cacheGet(cache.Answers, akey, useCache && singleTurn); ok {
+		if a, ok := s.replay(ctx, call, raw, "exact", onDelta); ok {
+			a.Cost = NewCost(cost, a.Cost.BaselineMicros+baseline)
+			a.LatencyMs = s.opts.Now().Sub(start).Milliseconds()
+			return a, nil
+		}
+	}
+	if useCache && singleTurn && qvec != nil {
+		if raw, ok := s.semantic.find(q.UserID+"|"+readable, qvec, s.opts.Now()); ok {
+			if a, ok := s.replay(ctx, call, raw, "semantic", onDelta); ok {
+				a.Cost = NewCost(cost, a.Cost.BaselineMicros+baseline)
+				a.LatencyMs = s.opts.Now().Sub(start).Milliseconds()
+				return a, nil
+			}
+		}
+	}
+
+	res, err := s.router.Chat(ctx, call, providers.ChatRequest{
+		Messages: prompt(q.History, q.Question, passages), Retrieval: true, Passages: passages,
+	}, onDelta)
+	if err != nil {
+		return Answer{}, modelError(err)
+	}
+	out.Answer, out.Citations = checkCitations(res.Text, sources)
+	out.Provider, out.Model, out.Reasons = res.Provider, res.Model, res.Reasons
+	if res.Cache != "" {
+		out.Cached = res.Cache
+	}
+	if useCache && singleTurn && res.Cache == "" {
+		stored := out
+		stored.Cost = NewCost(res.CostMicros, res.BaselineMicros)
+		if raw, err := json.Marshal(cachedAnswer{Answer: stored, Tier: res.Tier, Usage: res.Usage}); err == nil {
+			s.opts.Cache.Set(ctx, cache.Answers, akey, raw)
+			if qvec != nil {
+				s.semantic.add(q.UserID+"|"+readable, qvec, raw, s.opts.Now())
+			}
+		}
+	}
+	cost += res.CostMicros
+	baseline += res.BaselineMicros
 	out.Cost = NewCost(cost, baseline)
 	out.LatencyMs = s.opts.Now().Sub(start).Milliseconds()
 	return out, nil
@@ -330,3 +415,113 @@ func modelError(err error) error {
 func ModelError(err error) error { return modelError(err) }
 
 var _ Searcher = (*retrieval.Indexes)(nil)
+
+// cachedAnswer is an answer as the caches keep it, with what its model
+// call consumed (for the ledger entry of a later hit).
+type cachedAnswer struct {
+	Answer Answer
+	Tier   string
+	Usage  providers.Usage
+}
+
+func (s *Service) cacheGet(class cache.Class, key string, use bool) ([]byte, bool) {
+	if !use {
+		return nil, false
+	}
+	return s.opts.Cache.Get(context.Background(), class, key)
+}
+
+// replay serves a cached answer and books the hit: no cost, the cost it
+// avoided, the baseline it stood in for.
+func (s *Service) replay(ctx context.Context, call router.Call, raw []byte, how string, onDelta func(string) error) (Answer, bool) {
+	var c cachedAnswer
+	if json.Unmarshal(raw, &c) != nil {
+		return Answer{}, false
+	}
+	a := c.Answer
+	avoided := a.Cost.Micros
+	a.Cached = how
+	a.Reasons = []string{"answered from the " + how + " answer cache (" + a.Provider + "/" + a.Model + ")"}
+	hit := router.Result{Provider: a.Provider, Model: a.Model, Tier: c.Tier, Usage: c.Usage, BaselineMicros: a.Cost.BaselineMicros, Reasons: a.Reasons}
+	class := "rag"
+	if how == "semantic" {
+		class = "semantic"
+	}
+	if err := s.router.BookHit(ctx, call, class, hit, avoided); err != nil {
+		s.opts.Logger.Error("book cache hit", slog.Any("error", err))
+		return Answer{}, false
+	}
+	a.Cost = NewCost(0, a.Cost.BaselineMicros)
+	if onDelta != nil {
+		if err := onDelta(a.Answer); err != nil {
+			return Answer{}, false
+		}
+	}
+	return a, true
+}
+
+// filterKey identifies a set of readable documents.
+func filterKey(f vector.Filter) string {
+	ids := make([]string, 0, len(f.Documents))
+	for id := range f.Documents {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return cache.Key(ids...)
+}
+
+// semantic keeps recent single-turn answers per user and readable set,
+// with their question vectors, to reuse for a close enough question.
+type semantic struct {
+	threshold float64
+	ttl       time.Duration
+	mu        sync.Mutex
+	entries   map[string][]semEntry
+}
+
+type semEntry struct {
+	vec []float32
+	raw []byte
+	at  time.Time
+}
+
+// semanticPerScope bounds the answers kept per user and readable set.
+const semanticPerScope = 256
+
+func newSemantic(threshold float64, ttl time.Duration) *semantic {
+	return &semantic{threshold: threshold, ttl: ttl, entries: map[string][]semEntry{}}
+}
+
+func (c *semantic) find(scope string, vec []float32, now time.Time) ([]byte, bool) {
+	if c.threshold <= 0 {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	best, bestScore := -1, c.threshold
+	for i, e := range c.entries[scope] {
+		if now.Sub(e.at) > c.ttl || len(e.vec) != len(vec) {
+			continue
+		}
+		if score := vector.Dot(e.vec, vec); score >= bestScore {
+			best, bestScore = i, score
+		}
+	}
+	if best < 0 {
+		return nil, false
+	}
+	return c.entries[scope][best].raw, true
+}
+
+func (c *semantic) add(scope string, vec []float32, raw []byte, now time.Time) {
+	if c.threshold <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list := append(c.entries[scope], semEntry{vec: vector.Normalize(append([]float32(nil), vec...)), raw: raw, at: now})
+	if len(list) > semanticPerScope {
+		list = list[len(list)-semanticPerScope:]
+	}
+	c.entries[scope] = list
+}

@@ -15,11 +15,13 @@ package router
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -29,6 +31,7 @@ import (
 	"github.com/penny-dev/penny/providers"
 	"github.com/penny-dev/penny/providers/catalog"
 	"github.com/penny-dev/penny/storage"
+	"github.com/penny-dev/penny/storage/cache"
 )
 
 // Ledger is where the router books calls.
@@ -95,7 +98,10 @@ type Config struct {
 	Ledger  Ledger
 	Budget  Budget
 	// Free tracks Cloudflare's daily free neurons (nil: none).
-	Free    *catalog.FreeAllocation
+	Free *catalog.FreeAllocation
+	// Cache, when set, answers repeated embeddings (by model and content)
+	// and repeated generations (by user, routing and prompt).
+	Cache   cache.Cache
 	Breaker BreakerOptions
 	Logger  *slog.Logger
 	// Now is the clock; default time.Now.
@@ -199,6 +205,8 @@ type Call struct {
 	// KeyBudgetMicros is that key's monthly budget (0: none).
 	APIKeyID        string
 	KeyBudgetMicros int64
+	// NoCache skips the caches for this call (reads and writes).
+	NoCache bool
 	// OnFirstToken, if set, is called once when the first piece of a
 	// streamed answer is about to reach the caller, with the candidate that
 	// produced it (so a gateway can name the provider in its headers).
@@ -219,6 +227,8 @@ type Result struct {
 	BaselineMicros int64
 	LatencyMs      int64
 	Reasons        []string
+	// Cache is "exact" when the answer came from the generation cache.
+	Cache string
 }
 
 // EmbedResult is a finished embedding call.
@@ -414,6 +424,86 @@ func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest,
 	if err != nil {
 		return Result{}, err
 	}
+	key := r.generationKey(call, req)
+	if res, ok := r.cachedGeneration(ctx, call, key, onDelta); ok {
+		return res, nil
+	}
+	res, err := r.chat(ctx, call, req, p, onDelta)
+	if err == nil && key != "" {
+		if raw, err := json.Marshal(res); err == nil {
+			r.cfg.Cache.Set(ctx, cache.Generations, key, raw)
+		}
+	}
+	return res, err
+}
+
+// generationKey is the cache key of a chat call: per user (a cached answer
+// never crosses users), the routing asked for and in force, and the prompt
+// with whitespace normalised. "" means do not cache.
+func (r *Router) generationKey(call Call, req providers.ChatRequest) string {
+	if r.cfg.Cache == nil || call.NoCache || call.UserID == "" {
+		return ""
+	}
+	msgs := make([]providers.Message, len(req.Messages))
+	for i, m := range req.Messages {
+		m.Content = strings.Join(strings.Fields(m.Content), " ")
+		msgs[i] = m
+	}
+	raw, _ := json.Marshal(msgs)
+	set := r.CurrentSettings()
+	return cache.Key("generation", call.UserID, call.Model, call.Tier, call.Provider, set.ForceProvider, fmt.Sprint(set.CheapPercent),
+		string(raw), string(req.Tools), string(req.ToolChoice), fmt.Sprint(req.MaxTokens))
+}
+
+// cachedGeneration serves a cached answer and books the hit.
+func (r *Router) cachedGeneration(ctx context.Context, call Call, key string, onDelta func(string) error) (Result, bool) {
+	if key == "" {
+		return Result{}, false
+	}
+	raw, ok := r.cfg.Cache.Get(ctx, cache.Generations, key)
+	if !ok {
+		return Result{}, false
+	}
+	var res Result
+	if json.Unmarshal(raw, &res) != nil {
+		return Result{}, false
+	}
+	avoided := res.CostMicros
+	res.CostMicros, res.LatencyMs, res.Cache = 0, 0, "exact"
+	res.Reasons = []string{"answered from the generation cache (" + res.Provider + "/" + res.Model + ")"}
+	if err := r.bookHit(ctx, call, "chat", "generation", res, avoided); err != nil {
+		return Result{}, false
+	}
+	if onDelta != nil {
+		if call.OnFirstToken != nil {
+			call.OnFirstToken(res.Provider, res.Model)
+		}
+		if err := onDelta(res.Text); err != nil {
+			return Result{}, false
+		}
+	}
+	return res, true
+}
+
+// BookHit books a cache hit made outside the router (the RAG answer
+// caches): res names the provider, model, usage and baseline of the
+// answer it replaced, avoided its cost.
+func (r *Router) BookHit(ctx context.Context, call Call, class string, res Result, avoided int64) error {
+	return r.bookHit(ctx, call, "chat", class, res, avoided)
+}
+
+// bookHit writes the ledger entry of a cache hit: no cost, the cost it
+// avoided, and the baseline the same tokens would have cost.
+func (r *Router) bookHit(ctx context.Context, call Call, kind, class string, res Result, avoided int64) error {
+	e := storage.LedgerEntry{ID: storage.NewID(), Time: r.cfg.Now().UTC(), UserID: call.UserID, Service: call.Service, Kind: kind,
+		Provider: res.Provider, Model: res.Model, Tier: res.Tier, Arm: res.Arm, TokensIn: res.Usage.InputTokens, TokensOut: res.Usage.OutputTokens,
+		BaselineMicros: res.BaselineMicros, Outcome: storage.OutcomeOK, CacheHit: true, CacheClass: class, AvoidedMicros: avoided,
+		Reasons: res.Reasons, RequestID: call.RequestID, APIKeyID: call.APIKeyID}
+	return r.cfg.Ledger.AppendLedger(context.WithoutCancel(ctx), e)
+}
+
+// chat runs the plan: the candidates in order, with failover.
+func (r *Router) chat(ctx context.Context, call Call, req providers.ChatRequest, p plan, onDelta func(string) error) (Result, error) {
 	outTokens := req.MaxTokens
 	if outTokens == 0 {
 		outTokens = 1024
@@ -553,8 +643,77 @@ func (r *Router) cost(m catalog.Model, u providers.Usage) int64 {
 }
 
 // Embed embeds texts with exactly the named model, failing over only to
-// other hosts of that model.
+// other hosts of that model. With a cache, texts already embedded by this
+// model are not embedded again; the hits are booked as one cache entry.
 func (r *Router) Embed(ctx context.Context, call Call, model string, texts []string) (EmbedResult, error) {
+	if r.cfg.Cache == nil || call.NoCache || len(texts) == 0 {
+		return r.embed(ctx, call, model, texts)
+	}
+	keys := make([]string, len(texts))
+	vecs := make([][]float32, len(texts))
+	var missing []int
+	var hitUsage providers.Usage
+	for i, t := range texts {
+		keys[i] = cache.Key("embedding", model, t)
+		if raw, ok := r.cfg.Cache.Get(ctx, cache.Embeddings, keys[i]); ok && len(raw)%4 == 0 {
+			vecs[i] = decodeVector(raw)
+			hitUsage.InputTokens += providers.EstimateTokens(t)
+			continue
+		}
+		missing = append(missing, i)
+	}
+	out := EmbedResult{Model: model, Vectors: vecs}
+	if len(missing) < len(texts) {
+		res := Result{Provider: "cache", Model: model, Usage: hitUsage, Reasons: []string{"embeddings from the cache"}}
+		res.BaselineMicros, _ = r.cfg.Catalog.BaselineCost("embedding", "", hitUsage)
+		var avoided int64
+		if hosts := r.cfg.Embedders[model]; len(hosts) > 0 {
+			m, _ := r.cfg.Catalog.Lookup(hosts[0].Provider, model)
+			avoided = m.Cost(hitUsage)
+		}
+		if err := r.bookHit(ctx, call, "embedding", "embedding", res, avoided); err != nil {
+			return EmbedResult{}, err
+		}
+		out.Provider, out.BaselineMicros = "cache", res.BaselineMicros
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	todo := make([]string, len(missing))
+	for j, i := range missing {
+		todo[j] = texts[i]
+	}
+	res, err := r.embed(ctx, call, model, todo)
+	if err != nil {
+		return EmbedResult{}, err
+	}
+	for j, i := range missing {
+		vecs[i] = res.Vectors[j]
+		r.cfg.Cache.Set(ctx, cache.Embeddings, keys[i], encodeVector(res.Vectors[j]))
+	}
+	out.Provider, out.Usage = res.Provider, res.Usage
+	out.CostMicros, out.BaselineMicros = res.CostMicros, out.BaselineMicros+res.BaselineMicros
+	return out, nil
+}
+
+func encodeVector(v []float32) []byte {
+	out := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(f))
+	}
+	return out
+}
+
+func decodeVector(raw []byte) []float32 {
+	v := make([]float32, len(raw)/4)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+	}
+	return v
+}
+
+// embed calls the hosts of the model in order.
+func (r *Router) embed(ctx context.Context, call Call, model string, texts []string) (EmbedResult, error) {
 	hosts := r.cfg.Embedders[model]
 	if len(hosts) == 0 {
 		return EmbedResult{}, fmt.Errorf("%w: embedding model %s", ErrNoCandidate, model)

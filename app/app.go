@@ -21,6 +21,7 @@ import (
 	"github.com/penny-dev/penny/app/costs"
 	"github.com/penny-dev/penny/app/documents"
 	"github.com/penny-dev/penny/app/gateway"
+	"github.com/penny-dev/penny/app/quality"
 	"github.com/penny-dev/penny/app/rag"
 	"github.com/penny-dev/penny/app/retrieval"
 	"github.com/penny-dev/penny/app/routing"
@@ -53,6 +54,7 @@ type App struct {
 	Routing   *routing.Service
 	Gateway   *gateway.Service
 	Budgets   *budgets.Service
+	Quality   *quality.Service
 	// Cache is nil when caching is off.
 	Cache cache.Cache
 	// EmbedModel is the embedding model the search index is bound to.
@@ -139,7 +141,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 		Chunker: documents.Chunker{Target: cfg.ChunkTokens, Overlap: cfg.ChunkOverlap},
 	})
 	a.RAG = rag.New(st, a.Router, a.Indexes, rag.Options{EmbedModel: a.EmbedModel.ID, MaxChunks: cfg.RAGMaxChunks, Logger: logger,
-		Cache: a.Cache, SemanticThreshold: cfg.SemanticThreshold})
+		Cache: a.Cache, SemanticThreshold: cfg.SemanticThreshold, Cascade: cfg.CascadeTiers, MinGroundedness: cfg.CascadeMinGroundedness})
+	a.Quality = quality.New(st, nil)
 	a.Chat = chat.New(st, a.RAG, a.Router, chat.Options{})
 	a.Costs = costs.New(st)
 	a.startProbes(cfg.Providers.ProbeInterval)

@@ -175,6 +175,21 @@ type Message struct {
 	Model      string     `json:"model,omitempty"`
 	CostMicros int64      `json:"costMicros"`
 	CreatedAt  time.Time  `json:"createdAt"`
+	// Tier, Arm and LatencyMs describe how an assistant message was made;
+	// Groundedness is the share of its sentences supported by the passages
+	// they cite (-1: not a document answer).
+	Tier         string    `json:"tier,omitempty"`
+	Arm          string    `json:"arm,omitempty"`
+	LatencyMs    int64     `json:"latencyMs,omitempty"`
+	Groundedness float64   `json:"groundedness"`
+	Feedback     *Feedback `json:"feedback,omitempty"`
+}
+
+// Feedback is a user's rating of an answer.
+type Feedback struct {
+	Rating  string    `json:"rating"` // up or down
+	Comment string    `json:"comment,omitempty"`
+	At      time.Time `json:"at"`
 }
 
 // ChatStore keeps chats and their messages. Every read takes the user id:
@@ -189,6 +204,11 @@ type ChatStore interface {
 	AddMessage(ctx context.Context, m Message) error
 	// ListMessages returns the chat's messages, oldest first.
 	ListMessages(ctx context.Context, userID, chatID string) ([]Message, error)
+	// SetFeedback rates the user's message; ErrNotFound for another's.
+	SetFeedback(ctx context.Context, userID, messageID string, f Feedback) (Message, error)
+	// EachMessage calls fn for every message of every user created in
+	// [from, to) (reports; fn must not call the store).
+	EachMessage(ctx context.Context, from, to time.Time, fn func(Message) error) error
 }
 
 // Document statuses.

@@ -147,7 +147,7 @@ func (s *Service) Send(ctx context.Context, in Send, onDelta func(string) error)
 			return Reply{}, err
 		}
 		answer.Content, answer.Citations, answer.Provider, answer.Model = a.Answer, a.Citations, a.Provider, a.Model
-		answer.CostMicros = a.Cost.Micros
+		answer.CostMicros, answer.Tier, answer.Arm, answer.LatencyMs, answer.Groundedness = a.Cost.Micros, a.Tier, a.Arm, a.LatencyMs, a.Groundedness
 		reply.Cost, reply.Retrieval, reply.Reasons = a.Cost, a.Retrieval, a.Reasons
 	} else {
 		msgs := append(past, providers.Message{Role: "user", Content: content})
@@ -157,6 +157,7 @@ func (s *Service) Send(ctx context.Context, in Send, onDelta func(string) error)
 			return Reply{}, rag.ModelError(err)
 		}
 		answer.Content, answer.Provider, answer.Model, answer.CostMicros = res.Text, res.Provider, res.Model, res.CostMicros
+		answer.Tier, answer.Arm, answer.LatencyMs, answer.Groundedness = res.Tier, res.Arm, res.LatencyMs, -1
 		reply.Cost, reply.Reasons = rag.NewCost(res.CostMicros, res.BaselineMicros), res.Reasons
 	}
 	answer.CreatedAt = s.opts.Now().UTC()

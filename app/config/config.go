@@ -81,6 +81,11 @@ type Config struct {
 	// question reuses an earlier answer (0: off).
 	SemanticThreshold float64
 
+	// CascadeTiers escalate weak answers to the next tier;
+	// CascadeMinGroundedness is the bar for document answers.
+	CascadeTiers           map[string]bool
+	CascadeMinGroundedness float64
+
 	Providers Providers
 }
 
@@ -285,6 +290,25 @@ var Settings = []Setting{
 			return fmt.Errorf("must be between 0 and 1")
 		}
 		c.SemanticThreshold = f
+		return nil
+	}),
+	setting("cascade-tiers", "PENNY_CASCADE_TIERS", "", "tiers whose answers are checked (empty, refusal, groundedness) and escalated to the next tier when weak, e.g. small,medium", func(c *Config, v string) error {
+		c.CascadeTiers = map[string]bool{}
+		if v == "" {
+			return nil
+		}
+		tiers, err := tierList(v)
+		for _, t := range tiers {
+			c.CascadeTiers[t] = true
+		}
+		return err
+	}),
+	setting("cascade-min-groundedness", "PENNY_CASCADE_MIN_GROUNDEDNESS", "0.5", "groundedness under which a cascaded document answer escalates", func(c *Config, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1 {
+			return fmt.Errorf("must be between 0 and 1")
+		}
+		c.CascadeMinGroundedness = f
 		return nil
 	}),
 	setting("catalog-file", "PENNY_CATALOG_FILE", "", "a models.json that replaces the embedded price catalog", func(c *Config, v string) error { c.Providers.CatalogFile = v; return nil }),

@@ -468,3 +468,48 @@ func TestCostMetricsReportStatementOverHTTP(t *testing.T) {
 	r = ta.Do(http.MethodGet, "/api/costs/statement?userId="+admin.ID, m.Token, nil)
 	require.Equal(t, http.StatusNotFound, r.Status, "a member cannot read another user's statement")
 }
+
+func TestFeedbackAndQualityReport(t *testing.T) {
+	ta := apptest.New(t, map[string]string{"PENNY_REGISTRATION": "open"})
+	admin := ta.Register("admin@example.com")
+	m := ta.Register("m@example.com")
+	upload(t, ta, m.Token, apptest.File{Name: "herons.md", Content: herons})
+	chatID := ta.Do(http.MethodPost, "/api/chats", m.Token, nil).JSON(t)["id"].(string)
+	var reply struct {
+		UserMessage storage.Message
+		Message     storage.Message
+	}
+	ta.Do(http.MethodPost, "/api/chats/"+chatID+"/messages", m.Token, map[string]any{"content": "Where do grey herons nest?"}).Decode(t, &reply)
+	require.InDelta(t, 1.0, reply.Message.Groundedness, 1e-9, "an extractive answer is fully grounded")
+	require.Equal(t, "small", reply.Message.Tier)
+
+	fb := func(token, id string, body any) apptest.Response {
+		return ta.Do(http.MethodPost, "/api/messages/"+id+"/feedback", token, body)
+	}
+	require.Equal(t, http.StatusOK, fb(m.Token, reply.Message.ID, map[string]any{"rating": "up", "comment": "spot on"}).Status)
+	require.Equal(t, http.StatusNotFound, fb(admin.Token, reply.Message.ID, map[string]any{"rating": "down"}).Status, "not another user's answer")
+	require.Equal(t, http.StatusBadRequest, fb(m.Token, reply.Message.ID, map[string]any{"rating": "meh"}).Status)
+	require.Equal(t, http.StatusBadRequest, fb(m.Token, reply.UserMessage.ID, map[string]any{"rating": "up"}).Status, "only answers")
+	require.Equal(t, http.StatusNotFound, fb(m.Token, "nope", map[string]any{"rating": "up"}).Status)
+
+	require.Equal(t, http.StatusForbidden, ta.Do(http.MethodGet, "/api/quality/report", m.Token, nil).Status)
+	var rep struct {
+		Rows []struct {
+			Provider, Model     string
+			Calls, Rated, Up    int
+			Satisfaction        *float64
+			Groundedness        *float64
+			GroundednessSamples int
+		}
+	}
+	r := ta.Do(http.MethodGet, "/api/quality/report", admin.Token, nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	r.Decode(t, &rep)
+	require.Len(t, rep.Rows, 1)
+	row := rep.Rows[0]
+	require.Equal(t, "local", row.Provider)
+	require.Equal(t, 1, row.Calls)
+	require.Equal(t, 1, row.Rated)
+	require.InDelta(t, 1.0, *row.Satisfaction, 1e-9)
+	require.Equal(t, 1, row.GroundednessSamples)
+}

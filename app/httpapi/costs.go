@@ -20,6 +20,8 @@ func bindCostsAPI(g *echo.Group, h *handler) {
 	g.GET("/costs/report", h.costReport, requireAuth)
 	g.GET("/costs/statement", h.costStatement, requireAuth)
 	g.GET("/admin/budgets", h.getBudgets, requireAdmin)
+	g.POST("/messages/:id/feedback", h.feedback, requireAuth)
+	g.GET("/quality/report", h.qualityReport, requireAdmin)
 	g.PUT("/admin/budgets", h.putBudgets, requireAdmin)
 }
 
@@ -161,4 +163,34 @@ func parseTime(v string) (time.Time, error) {
 		return t.UTC(), nil
 	}
 	return time.Parse(time.DateOnly, v)
+}
+
+// feedback rates one of the caller's answers.
+func (h *handler) feedback(c echo.Context) error {
+	var in struct {
+		Rating  string `json:"rating"`
+		Comment string `json:"comment"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	m, err := h.app.Quality.Feedback(c.Request().Context(), me(c).UserID, c.Param("id"), in.Rating, in.Comment)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, m)
+}
+
+// qualityReport: per provider, model and arm — satisfaction,
+// groundedness, error rate, latency, cost per answer, with counts.
+func (h *handler) qualityReport(c echo.Context) error {
+	q, err := costQuery(c)
+	if err != nil {
+		return err
+	}
+	r, err := h.app.Quality.Report(c.Request().Context(), q.From, q.To)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
 }

@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/penny-dev/penny/app/apperr"
+	"github.com/penny-dev/penny/app/quality"
 	"github.com/penny-dev/penny/app/retrieval"
 	"github.com/penny-dev/penny/providers"
 	"github.com/penny-dev/penny/providers/local"
@@ -62,8 +63,13 @@ type Options struct {
 	// user over the same documents (0: off). SemanticTTL bounds reuse.
 	SemanticThreshold float64
 	SemanticTTL       time.Duration
-	Logger            *slog.Logger
-	Now               func() time.Time
+	// Cascade names the tiers whose answers are checked — empty, a
+	// refusal, or groundedness under MinGroundedness — and escalated to the
+	// next tier when they fail (answers that are not streamed only).
+	Cascade         map[string]bool
+	MinGroundedness float64
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
 
 // Service is the RAG capability. Safe for concurrent use.
@@ -144,6 +150,11 @@ type Answer struct {
 	Cached    string   `json:"cached"`
 	Retrieval string   `json:"retrieval"`
 	Reasons   []string `json:"reasons,omitempty"`
+	Tier      string   `json:"tier,omitempty"`
+	Arm       string   `json:"arm,omitempty"`
+	// Groundedness is the share of the answer's sentences supported by the
+	// passages they cite (-1 when nothing was answered from passages).
+	Groundedness float64 `json:"groundedness"`
 }
 
 // Answer answers q. With onDelta the answer streams; the final text (with
@@ -218,7 +229,7 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 		return Answer{}, err
 	}
 
-	out := Answer{Sources: sources, Retrieval: mode, Citations: []storage.Citation{}, Cached: "miss"}
+	out := Answer{Sources: sources, Retrieval: mode, Citations: []storage.Citation{}, Cached: "miss", Groundedness: -1}
 	if len(passages) == 0 {
 		// Nothing to answer from: no model call, no cost.
 		out.Answer = local.NothingFoundAnswer
@@ -257,14 +268,43 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 		}
 	}
 
-	res, err := s.router.Chat(ctx, call, providers.ChatRequest{
-		Messages: prompt(q.History, q.Question, passages), Retrieval: true, Passages: passages,
-	}, onDelta)
+	req := providers.ChatRequest{Messages: prompt(q.History, q.Question, passages), Retrieval: true, Passages: passages}
+	res, err := s.router.Chat(ctx, call, req, onDelta)
 	if err != nil {
 		return Answer{}, modelError(err)
 	}
+	texts := map[int]string{}
+	for _, p := range passages {
+		texts[p.N] = p.Text
+	}
 	out.Answer, out.Citations = checkCitations(res.Text, sources)
+	out.Groundedness = quality.Groundedness(out.Answer, texts)
+	if next := nextTier(res.Tier); onDelta == nil && s.opts.Cascade[res.Tier] && next != "" && res.Cache == "" {
+		why := ""
+		switch {
+		case strings.TrimSpace(out.Answer) == "":
+			why = "was empty"
+		case quality.Refusal(out.Answer):
+			why = "was a refusal"
+		case out.Groundedness < s.opts.MinGroundedness:
+			why = fmt.Sprintf("scored %.2f groundedness, under %.2f", out.Groundedness, s.opts.MinGroundedness)
+		}
+		if why != "" {
+			up := call
+			up.Tier = next
+			if res2, err := s.router.Chat(ctx, up, req, nil); err == nil {
+				cost += res.CostMicros
+				baseline += res.BaselineMicros
+				first := fmt.Sprintf("cascade: the %s answer (%s/%s) %s; escalated to %s", res.Tier, res.Provider, res.Model, why, next)
+				res = res2
+				res.Reasons = append([]string{first}, res2.Reasons...)
+				out.Answer, out.Citations = checkCitations(res.Text, sources)
+				out.Groundedness = quality.Groundedness(out.Answer, texts)
+			}
+		}
+	}
 	out.Provider, out.Model, out.Reasons = res.Provider, res.Model, res.Reasons
+	out.Tier, out.Arm = res.Tier, res.Arm
 	if res.Cache != "" {
 		out.Cached = res.Cache
 	}
@@ -524,4 +564,15 @@ func (c *semantic) add(scope string, vec []float32, raw []byte, now time.Time) {
 		list = list[len(list)-semanticPerScope:]
 	}
 	c.entries[scope] = list
+}
+
+// nextTier is the tier a cascade escalates to ("" after large).
+func nextTier(t string) string {
+	switch t {
+	case "small":
+		return "medium"
+	case "medium":
+		return "large"
+	}
+	return ""
 }

@@ -40,6 +40,7 @@ var (
 	bChats         = []byte("chats")
 	bChatsUser     = []byte("chats_user")
 	bMessages      = []byte("messages")
+	bMessagesID    = []byte("messages_id")
 	bDocuments     = []byte("documents")
 	bDocsOwner     = []byte("documents_owner")
 	bChunks        = []byte("chunks")
@@ -49,7 +50,7 @@ var (
 	bSettings      = []byte("settings")
 
 	allBuckets = [][]byte{bMeta, bUsers, bUsersEmail, bInvites, bRefresh, bRefreshFamily,
-		bAPIKeys, bAPIKeysUser, bChats, bChatsUser, bMessages, bDocuments, bDocsOwner,
+		bAPIKeys, bAPIKeysUser, bChats, bChatsUser, bMessages, bMessagesID, bDocuments, bDocsOwner,
 		bChunks, bChunksDoc, bVectors, bLedger, bSettings}
 
 	keySchemaVersion = []byte("schema_version")

@@ -2,7 +2,9 @@ package bolt
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -70,6 +72,9 @@ func (s *Store) AddMessage(ctx context.Context, m storage.Message) error {
 		if err := put(b, string(pair(m.ChatID, m.ID)), m); err != nil {
 			return err
 		}
+		if err := tx.Bucket(bMessagesID).Put([]byte(m.ID), []byte(m.ChatID)); err != nil {
+			return err
+		}
 		if m.CreatedAt.After(c.UpdatedAt) {
 			c.UpdatedAt = m.CreatedAt
 		}
@@ -92,4 +97,41 @@ func (s *Store) ListMessages(ctx context.Context, userID, chatID string) ([]stor
 		})
 	})
 	return out, err
+}
+
+// SetFeedback rates one of the user's messages.
+func (s *Store) SetFeedback(ctx context.Context, userID, messageID string, f storage.Feedback) (m storage.Message, err error) {
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		chatID := tx.Bucket(bMessagesID).Get([]byte(messageID))
+		if chatID == nil {
+			return storage.ErrNotFound
+		}
+		if _, err := userChat(tx, userID, string(chatID)); err != nil {
+			return err
+		}
+		b := tx.Bucket(bMessages)
+		key := string(pair(string(chatID), messageID))
+		if m, err = get[storage.Message](b, key); err != nil {
+			return err
+		}
+		m.Feedback = &f
+		return put(b, key, m)
+	})
+	return m, err
+}
+
+// EachMessage calls fn for every message created in [from, to).
+func (s *Store) EachMessage(ctx context.Context, from, to time.Time, fn func(storage.Message) error) error {
+	return s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bMessages).ForEach(func(k, v []byte) error {
+			var m storage.Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			if m.CreatedAt.Before(from) || !m.CreatedAt.Before(to) {
+				return nil
+			}
+			return fn(m)
+		})
+	})
 }

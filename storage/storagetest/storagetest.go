@@ -236,6 +236,25 @@ func testChats(t *testing.T, s storage.Store) {
 	list, err = s.ListChats(ctx, "u1")
 	require.NoError(t, err)
 	require.Equal(t, c1.ID, list[0].ID, "a new message moves the chat to the top")
+
+	// Feedback: only on one's own messages.
+	_, err = s.SetFeedback(ctx, "u2", m2.ID, storage.Feedback{Rating: "down", At: t0})
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	_, err = s.SetFeedback(ctx, "u1", "nope", storage.Feedback{Rating: "up", At: t0})
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	rated, err := s.SetFeedback(ctx, "u1", m2.ID, storage.Feedback{Rating: "up", Comment: "clear", At: t0})
+	require.NoError(t, err)
+	require.Equal(t, "up", rated.Feedback.Rating)
+	msgs, err = s.ListMessages(ctx, "u1", c1.ID)
+	require.NoError(t, err)
+	require.Equal(t, "clear", msgs[1].Feedback.Comment)
+
+	var seen []string
+	require.NoError(t, s.EachMessage(ctx, t0.Add(150*time.Second), t0.Add(time.Hour), func(m storage.Message) error {
+		seen = append(seen, m.ID)
+		return nil
+	}))
+	require.Equal(t, []string{m2.ID}, seen, "[from, to), across users")
 }
 
 func testDocuments(t *testing.T, s storage.Store) {

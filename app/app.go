@@ -21,6 +21,7 @@ import (
 	"github.com/penny-dev/penny/app/costs"
 	"github.com/penny-dev/penny/app/documents"
 	"github.com/penny-dev/penny/app/gateway"
+	"github.com/penny-dev/penny/app/metrics"
 	"github.com/penny-dev/penny/app/quality"
 	"github.com/penny-dev/penny/app/rag"
 	"github.com/penny-dev/penny/app/retrieval"
@@ -55,6 +56,7 @@ type App struct {
 	Gateway   *gateway.Service
 	Budgets   *budgets.Service
 	Quality   *quality.Service
+	Metrics   *metrics.Metrics
 	// Cache is nil when caching is off.
 	Cache cache.Cache
 	// EmbedModel is the embedding model the search index is bound to.
@@ -109,9 +111,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	if cfg.CacheSize > 0 {
 		a.Cache = lru.New(cfg.CacheSize, cfg.CacheTTLs)
 	}
+	a.Metrics = metrics.New(metrics.Sources{
+		Health:       func() []router.Health { return a.Router.Health() },
+		GlobalBudget: a.Budgets.Global,
+	})
 	a.Router, err = router.New(router.Config{
 		Catalog: ps.catalog, Tiers: ps.tiers, Control: ps.control, Embedders: ps.embedders, Pingers: ps.pingers,
-		Free: ps.free, Ledger: st, Budget: a.Budgets, Cache: a.Cache, Logger: logger,
+		Free: ps.free, Ledger: metrics.Ledger{Ledger: st, M: a.Metrics}, Budget: a.Budgets, Cache: a.Cache, Logger: logger,
 	})
 	if err != nil {
 		return nil, err

@@ -88,6 +88,9 @@ schemas = {
 paths = {
     "/healthz": {"get": op("Liveness", ok(obj({"status": S, "version": S})), "health", security=[])},
     "/readyz": {"get": op("Readiness: the store answers", {**ok(obj({"status": S})), **errs(503)}, "health", security=[])},
+    "/metrics": {"get": op("Prometheus metrics (loopback callers, or the PENNY_METRICS_TOKEN Bearer token)",
+        {"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": S}}}, **errs(401, 403)}, "health",
+        security=[{"metricsToken": []}])},
     "/api/openapi.json": {"get": op("This description", ok({"type": "object"}), "health", security=[])},
     "/api/auth/register": {"post": op("Create an account and sign in (the first account becomes admin)",
         {**ok(ref("Session"), "Created", "201"), **errs(400, 403, 409, 413)}, "auth", body(ref("Credentials")), security=[],
@@ -190,6 +193,7 @@ doc = {
     "info": {"title": "penny", "version": "1", "description": "Self-hosted AI chat, document Q&A and gateway. Errors are {\"error\":{\"code\",\"message\"}}. Money is integer micro-dollars."},
     "components": {"schemas": schemas, "securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer", "description": "A JWT access token or a pk- API key"},
+        "metricsToken": {"type": "http", "scheme": "bearer", "description": "PENNY_METRICS_TOKEN"},
         "cookie": {"type": "apiKey", "in": "cookie", "name": "penny_access", "description": "Unsafe methods also need the penny_csrf cookie value in X-CSRF-Token"}}},
     "paths": paths,
 }

@@ -471,3 +471,16 @@ func (s *Service) Update(ctx context.Context, in Settings) (Settings, error) {
 }
 
 var _ router.Budget = (*Service)(nil)
+
+// Global returns this month's global spend and budget (limit 0: none).
+func (s *Service) Global(ctx context.Context) (int64, int64) {
+	s.mu.Lock()
+	limit := s.limits.GlobalMonthlyMicros
+	s.mu.Unlock()
+	if limit == 0 || s.load(ctx, "global") != nil {
+		return 0, limit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.scopes["global"].spent, limit
+}

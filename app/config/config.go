@@ -81,6 +81,10 @@ type Config struct {
 	// question reuses an earlier answer (0: off).
 	SemanticThreshold float64
 
+	// MetricsToken, when set, is the Bearer token /metrics requires; when
+	// unset /metrics answers only callers on loopback.
+	MetricsToken string
+
 	// CascadeTiers escalate weak answers to the next tier;
 	// CascadeMinGroundedness is the bar for document answers.
 	CascadeTiers           map[string]bool
@@ -311,6 +315,8 @@ var Settings = []Setting{
 		c.CascadeMinGroundedness = f
 		return nil
 	}),
+	{Env: "PENNY_METRICS_TOKEN", Secret: true, Help: "Bearer token for /metrics (unset: loopback callers only)",
+		set: func(c *Config, v string) error { c.MetricsToken = v; return nil }},
 	setting("catalog-file", "PENNY_CATALOG_FILE", "", "a models.json that replaces the embedded price catalog", func(c *Config, v string) error { c.Providers.CatalogFile = v; return nil }),
 }
 

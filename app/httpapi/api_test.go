@@ -513,3 +513,29 @@ func TestFeedbackAndQualityReport(t *testing.T) {
 	require.InDelta(t, 1.0, *row.Satisfaction, 1e-9)
 	require.Equal(t, 1, row.GroundednessSamples)
 }
+
+func TestPrometheusMetrics(t *testing.T) {
+	ta := apptest.New(t, nil)
+	ada := ta.Register("ada@example.com")
+	upload(t, ta, ada.Token, apptest.File{Name: "herons.md", Content: herons})
+	ta.Do(http.MethodPost, "/api/rag/query", ada.Token, map[string]any{"question": "Where do grey herons nest?"})
+	ta.Do(http.MethodPost, "/api/rag/query", ada.Token, map[string]any{"question": "Where do grey herons nest?"})
+	r := ta.Do(http.MethodGet, "/metrics", "", nil) // the test client is on loopback
+	require.Equal(t, http.StatusOK, r.Status)
+	body := string(r.Body)
+	for _, want := range []string{
+		`penny_http_requests_total{method="POST",route="/api/rag/query",status="200"} 2`,
+		`penny_provider_calls_total{kind="embedding",model="penny-hash-384",outcome="ok",provider="local",service="ingest"} 1`,
+		`penny_cache_hits_total{class="rag"} 1`,
+		`penny_baseline_micro_dollars_total{service="rag"}`,
+		`penny_breaker_open{model="penny-local-extractive",provider="local"} 0`,
+		"go_goroutines",
+	} {
+		require.Contains(t, body, want)
+	}
+	require.NotContains(t, body, "heron", "no user content in metrics")
+
+	tok := apptest.New(t, map[string]string{"PENNY_METRICS_TOKEN": "scrape-me"})
+	require.Equal(t, http.StatusUnauthorized, tok.Do(http.MethodGet, "/metrics", "", nil).Status)
+	require.Equal(t, http.StatusOK, tok.Do(http.MethodGet, "/metrics", "scrape-me", nil).Status)
+}

@@ -34,6 +34,7 @@ func New(a *app.App) *echo.Echo {
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
 	e.Use(h.accessLog)
+	e.Use(h.recordMetrics)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			h.log.Error("panic", slog.String("request_id", requestID(c)), slog.Any("error", err), slog.String("stack", string(stack)))
@@ -45,6 +46,7 @@ func New(a *app.App) *echo.Echo {
 	e.Use(h.authenticate)
 
 	bindHealthAPI(e, h)
+	bindMetricsAPI(e, h)
 	api := e.Group("/api")
 	bindOpenAPI(api, h)
 	bindAuthAPI(api, h)

@@ -151,6 +151,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	a.Quality = quality.New(st, nil)
 	a.Chat = chat.New(st, a.RAG, a.Router, chat.Options{})
 	a.Costs = costs.New(st)
+	a.Costs.Quality = a.qualityLines
 	a.startProbes(cfg.Providers.ProbeInterval)
 	a.Started = time.Now()
 	return a, nil
@@ -338,4 +339,18 @@ func CostsReport(ctx context.Context, cfg config.Config, month time.Time, format
 	}
 	defer st.Close()
 	return costs.New(st).Report(ctx, costs.Query{IsAdmin: true}, month, format, time.Now(), w)
+}
+
+// qualityLines adapts the quality report for the costs report.
+func (a *App) qualityLines(ctx context.Context, from, to time.Time) ([]costs.QualityLine, error) {
+	r, err := a.Quality.Report(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]costs.QualityLine, len(r.Rows))
+	for i, row := range r.Rows {
+		out[i] = costs.QualityLine{Provider: row.Provider, Model: row.Model, Arm: row.Arm, Answers: row.Answers, Rated: row.Rated,
+			Satisfaction: row.Satisfaction, GroundednessSamples: row.Grounded, Groundedness: row.Groundedness}
+	}
+	return out, nil
 }

@@ -49,6 +49,12 @@ func buildProviders(ctx context.Context, cfg config.Providers, logger *slog.Logg
 			return nil, err
 		}
 	}
+	if len(cfg.BaselineChat) > 0 || cfg.BaselineEmbedding != "" {
+		var err error
+		if cat, err = cat.WithBaseline(catalog.Baseline{Chat: cfg.BaselineChat, Embedding: cfg.BaselineEmbedding}); err != nil {
+			return nil, err
+		}
+	}
 	ps := &providerSet{free: catalog.NewFreeAllocation(cat.FreeNeuronsPerDay), pingers: map[string]router.Pinger{},
 		embedders: map[string][]router.EmbedHost{}, tiers: map[string][]router.ChatCandidate{}, control: map[string][]router.ChatCandidate{}}
 	hc := &http.Client{Timeout: cfg.Timeout}

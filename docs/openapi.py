@@ -149,7 +149,7 @@ paths = {
     "/api/costs/metrics": {"get": op("Totals and groups from the ledger: savings against OpenAI-only, cache savings, failover waste, the month's projection",
         {**ok(ref("CostMetrics")), **errs(400, 401, 403, 404)}, "costs",
         params=[Q("from", "date or RFC 3339; default: start of this month"), Q("to", "exclusive; default: now"), Q("userId", "admins: one user only"),
-                Q("groupBy", "comma-separated: provider, model, service, user (admins), kind, arm, cache, day")])},
+                Q("groupBy", "comma-separated: provider, model, service, user (admins), kind, arm, cache, collection, day")])},
     "/api/costs/report": {"get": op("The month's savings report (Markdown or CSV), numbers from the ledger only", {
         "200": {"description": "The report", "content": {"text/markdown": {"schema": S}, "text/csv": {"schema": S}}}, **errs(400, 401, 404)}, "costs",
         params=[Q("month", "YYYY-MM; default: this month"), Q("format", "md (default) or csv"), Q("userId", "admins: one user only")])},

@@ -324,6 +324,8 @@ type LedgerEntry struct {
 	RequestID  string   `json:"requestId,omitempty"`
 	// APIKeyID is set for calls made with an API key (the gateway).
 	APIKeyID string `json:"apiKeyId,omitempty"`
+	// Collection is set for calls that answered from one collection.
+	Collection string `json:"collection,omitempty"`
 }
 
 // LedgerFilter selects entries: Time in [From, To), and only UserID's when

@@ -125,6 +125,9 @@ type Providers struct {
 	ProbeInterval time.Duration
 	// CatalogFile replaces the embedded model catalog.
 	CatalogFile string
+	// Baseline overrides the OpenAI-only reference of the catalog.
+	BaselineChat      map[string]string
+	BaselineEmbedding string
 }
 
 // Setting describes one configuration value. A setting without Flag is
@@ -317,6 +320,30 @@ var Settings = []Setting{
 	}),
 	{Env: "PENNY_METRICS_TOKEN", Secret: true, Help: "Bearer token for /metrics (unset: loopback callers only)",
 		set: func(c *Config, v string) error { c.MetricsToken = v; return nil }},
+	setting("baseline-chat", "PENNY_BASELINE_CHAT", "", "OpenAI-only reference chat model: one id for every tier, or small=ID,medium=ID,large=ID (default: the catalog's)", func(c *Config, v string) error {
+		c.Providers.BaselineChat = map[string]string{}
+		if v == "" {
+			return nil
+		}
+		if !strings.Contains(v, "=") {
+			for _, t := range []string{"small", "medium", "large"} {
+				c.Providers.BaselineChat[t] = v
+			}
+			return nil
+		}
+		for _, part := range strings.Split(v, ",") {
+			tier, id, ok := strings.Cut(strings.TrimSpace(part), "=")
+			if _, err := tierList(tier); err != nil || !ok || id == "" {
+				return fmt.Errorf("must be a model id or small=ID,medium=ID,large=ID")
+			}
+			c.Providers.BaselineChat[tier] = id
+		}
+		return nil
+	}),
+	setting("baseline-embedding", "PENNY_BASELINE_EMBEDDING", "", "OpenAI-only reference embedding model (default: the catalog's, text-embedding-3-small)", func(c *Config, v string) error {
+		c.Providers.BaselineEmbedding = v
+		return nil
+	}),
 	setting("catalog-file", "PENNY_CATALOG_FILE", "", "a models.json that replaces the embedded price catalog", func(c *Config, v string) error { c.Providers.CatalogFile = v; return nil }),
 }
 

@@ -20,6 +20,18 @@ type Ledger interface {
 // Service is the costs capability.
 type Service struct {
 	ledger Ledger
+	// Quality, when set, puts answer quality beside cost in reports.
+	Quality func(ctx context.Context, from, to time.Time) ([]QualityLine, error)
+}
+
+// QualityLine is one provider/model/arm's answer quality, with the counts
+// each rate rests on (rates are nil without samples).
+type QualityLine struct {
+	Provider, Model, Arm string
+	Answers, Rated       int
+	Satisfaction         *float64
+	GroundednessSamples  int
+	Groundedness         *float64
 }
 
 // New returns the service.

@@ -86,6 +86,7 @@ func TestReportAndStatement(t *testing.T) {
 	require.Contains(t, out, "Failed attempts (failover and retries): 2, costing $0.000040")
 	require.Contains(t, out, "Cache: 1 hits (16.7 % of calls), $0.000750 avoided")
 	require.Contains(t, out, "| A year at this rate | $0.069600 |", "a past month projects at its actual total")
+	require.Contains(t, out, "| (no answers this month) |", "quality section even when empty")
 
 	var c strings.Builder
 	require.NoError(t, s.Report(context.Background(), q, nov, "csv", nov.AddDate(0, 1, 5), &c))

@@ -67,6 +67,12 @@ var GroupBys = map[string]func(storage.LedgerEntry) string{
 	"kind":     func(e storage.LedgerEntry) string { return e.Kind },
 	"arm":      func(e storage.LedgerEntry) string { return e.Arm },
 	"day":      func(e storage.LedgerEntry) string { return e.Time.UTC().Format(time.DateOnly) },
+	"collection": func(e storage.LedgerEntry) string {
+		if e.Collection == "" {
+			return "(none)"
+		}
+		return e.Collection
+	},
 	"cache": func(e storage.LedgerEntry) string {
 		if !e.CacheHit {
 			return "miss"
@@ -87,7 +93,7 @@ func (s *Service) Metrics(ctx context.Context, q Query, groupBy []string, now ti
 	}
 	for _, g := range groupBy {
 		if GroupBys[g] == nil {
-			return Metrics{}, apperr.Invalid("groupBy %q: use provider, model, service, user, kind, arm, cache or day", g)
+			return Metrics{}, apperr.Invalid("groupBy %q: use provider, model, service, user, kind, arm, cache, collection or day", g)
 		}
 		if g == "user" && scope != "all" {
 			return Metrics{}, apperr.Forbidden("only admins group by user")

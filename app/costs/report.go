@@ -53,6 +53,12 @@ func (s *Service) Report(ctx context.Context, q Query, month time.Time, format s
 	if now.After(month) && now.Before(q.To) {
 		projected, projectedBase = m.ProjectedMonthMicros, m.ProjectedMonthBaselineMicros
 	}
+	var quality []QualityLine
+	if s.Quality != nil {
+		if quality, err = s.Quality(ctx, q.From, q.To); err != nil {
+			return err
+		}
+	}
 	if format == "csv" {
 		cw := csv.NewWriter(w)
 		_ = cw.Write([]string{"section", "key", "calls", "errors", "cost_usd", "baseline_usd", "savings_usd"})
@@ -73,6 +79,13 @@ func (s *Service) Report(ctx context.Context, q Query, month time.Time, format s
 		_ = cw.Write([]string{"projection", "year", "", "", micros(12 * projected), micros(12 * projectedBase), micros(12 * (projectedBase - projected))})
 		_ = cw.Write([]string{"waste", "failed attempts", strconv.Itoa(m.Total.Errors), "", micros(m.Total.WasteMicros), "", ""})
 		_ = cw.Write([]string{"cache", "hits", strconv.Itoa(m.Total.CacheHits), "", "", "", micros(m.Total.CacheSavingsMicros)})
+		if len(quality) > 0 {
+			_ = cw.Write([]string{"quality", "provider/model (arm)", "answers", "rated", "satisfaction", "groundedness_samples", "groundedness"})
+			for _, l := range quality {
+				_ = cw.Write([]string{"quality", l.Provider + "/" + l.Model + " (" + l.Arm + ")", strconv.Itoa(l.Answers), strconv.Itoa(l.Rated),
+					rate(l.Satisfaction), strconv.Itoa(l.GroundednessSamples), rate(l.Groundedness)})
+			}
+		}
 		cw.Flush()
 		return cw.Error()
 	}
@@ -102,8 +115,23 @@ func (s *Service) Report(ctx context.Context, q Query, month time.Time, format s
 	for _, g := range m.Groups["provider"] {
 		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s |\n", g.Key, g.Calls, g.Errors, usd(g.CostMicros), usd(g.BaselineMicros))
 	}
+	fmt.Fprintln(&b, "\n## Quality, side by side\n\n| provider / model | arm | answers | rated | satisfaction | groundedness (samples) |\n|---|---|---|---|---|---|")
+	if len(quality) == 0 {
+		fmt.Fprintln(&b, "| (no answers this month) | | | | | |")
+	}
+	for _, l := range quality {
+		fmt.Fprintf(&b, "| %s/%s | %s | %d | %d | %s | %s (%d) |\n", l.Provider, l.Model, l.Arm, l.Answers, l.Rated, rate(l.Satisfaction), rate(l.Groundedness), l.GroundednessSamples)
+	}
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// rate prints a ratio as a percentage, or "–" without samples.
+func rate(r *float64) string {
+	if r == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f %%", 100**r)
 }
 
 func withKey(g Group, k string) Group {

@@ -182,7 +182,7 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 	if err != nil {
 		return Answer{}, err
 	}
-	call := router.Call{UserID: q.UserID, Service: q.Service, RequestID: q.RequestID, Provider: q.Provider, NoCache: q.NoCache}
+	call := router.Call{UserID: q.UserID, Service: q.Service, RequestID: q.RequestID, Provider: q.Provider, NoCache: q.NoCache, Collection: q.Collection}
 	useCache := s.opts.Cache != nil && !q.NoCache
 	readable := filterKey(filter)
 	question := strings.Join(strings.Fields(strings.ToLower(q.Question)), " ")

@@ -201,3 +201,27 @@ func (c *Catalog) Models() []Model {
 	}
 	return out
 }
+
+// WithBaseline returns a copy whose OpenAI-only reference is b; every
+// model it names must be an OpenAI model of the catalog.
+func (c *Catalog) WithBaseline(b Baseline) (*Catalog, error) {
+	out := c.With()
+	if b.Embedding != "" {
+		if m, err := c.Lookup("openai", b.Embedding); err != nil || m.Kind != "embedding" {
+			return nil, fmt.Errorf("catalog: baseline embedding model %q is not an OpenAI embedding model of the catalog", b.Embedding)
+		}
+		out.Baseline.Embedding = b.Embedding
+	}
+	chat := map[string]string{}
+	for k, v := range c.Baseline.Chat {
+		chat[k] = v
+	}
+	for tier, id := range b.Chat {
+		if m, err := c.Lookup("openai", id); err != nil || m.Kind != "chat" {
+			return nil, fmt.Errorf("catalog: baseline chat model %q is not an OpenAI chat model of the catalog", id)
+		}
+		chat[tier] = id
+	}
+	out.Baseline.Chat = chat
+	return out, nil
+}

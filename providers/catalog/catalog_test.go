@@ -111,3 +111,18 @@ func TestWithAddsLocalModels(t *testing.T) {
 	_, err = catalog.Default().Lookup("ollama", "llama3.2")
 	require.Error(t, err, "the default catalog is not changed")
 }
+
+func TestWithBaseline(t *testing.T) {
+	c, err := catalog.Default().WithBaseline(catalog.Baseline{Chat: map[string]string{"small": "gpt-4.1-mini"}, Embedding: "text-embedding-3-large"})
+	require.NoError(t, err)
+	_, model := c.BaselineCost("chat", "small", providers.Usage{})
+	require.Equal(t, "gpt-4.1-mini", model)
+	_, model = c.BaselineCost("chat", "large", providers.Usage{})
+	require.Equal(t, "gpt-4o", model, "unchanged tiers keep theirs")
+	_, model = c.BaselineCost("embedding", "", providers.Usage{})
+	require.Equal(t, "text-embedding-3-large", model)
+	_, err = catalog.Default().WithBaseline(catalog.Baseline{Chat: map[string]string{"small": "claude-haiku-4-5"}})
+	require.Error(t, err)
+	_, err = catalog.Default().WithBaseline(catalog.Baseline{Embedding: "gpt-4o"})
+	require.Error(t, err)
+}

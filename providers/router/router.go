@@ -207,6 +207,8 @@ type Call struct {
 	KeyBudgetMicros int64
 	// NoCache skips the caches for this call (reads and writes).
 	NoCache bool
+	// Collection names the document collection the call answers from.
+	Collection string
 	// OnFirstToken, if set, is called once when the first piece of a
 	// streamed answer is about to reach the caller, with the candidate that
 	// produced it (so a gateway can name the provider in its headers).
@@ -498,7 +500,7 @@ func (r *Router) bookHit(ctx context.Context, call Call, kind, class string, res
 	e := storage.LedgerEntry{ID: storage.NewID(), Time: r.cfg.Now().UTC(), UserID: call.UserID, Service: call.Service, Kind: kind,
 		Provider: res.Provider, Model: res.Model, Tier: res.Tier, Arm: res.Arm, TokensIn: res.Usage.InputTokens, TokensOut: res.Usage.OutputTokens,
 		BaselineMicros: res.BaselineMicros, Outcome: storage.OutcomeOK, CacheHit: true, CacheClass: class, AvoidedMicros: avoided,
-		Reasons: res.Reasons, RequestID: call.RequestID, APIKeyID: call.APIKeyID}
+		Reasons: res.Reasons, RequestID: call.RequestID, APIKeyID: call.APIKeyID, Collection: call.Collection}
 	return r.cfg.Ledger.AppendLedger(context.WithoutCancel(ctx), e)
 }
 
@@ -808,7 +810,7 @@ func (r *Router) book(ctx context.Context, call Call, kind string, res Result, b
 		TokensIn: res.Usage.InputTokens, TokensOut: res.Usage.OutputTokens, CachedTokens: res.Usage.CachedInputTokens,
 		CostMicros: res.CostMicros, BaselineMicros: res.BaselineMicros, BaselineModel: baselineModel,
 		Estimated: res.Usage.Estimated, LatencyMs: res.LatencyMs, Outcome: storage.OutcomeOK,
-		Reasons: res.Reasons, RequestID: call.RequestID, APIKeyID: call.APIKeyID,
+		Reasons: res.Reasons, RequestID: call.RequestID, APIKeyID: call.APIKeyID, Collection: call.Collection,
 	}
 	if callErr != nil {
 		e.Outcome = storage.OutcomeError

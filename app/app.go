@@ -66,6 +66,7 @@ type App struct {
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
+	pdf  *documents.Pdfium
 }
 
 // NewLogger builds the slog logger the configuration asks for.
@@ -142,8 +143,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	if err != nil {
 		return nil, err
 	}
+	a.pdf = &documents.Pdfium{}
 	a.Documents = documents.New(st, a.Router, a.Indexes, documents.Options{
 		FilesDir: cfg.FilesDir(), MaxFileBytes: cfg.MaxFileBytes, EmbedModel: a.EmbedModel.ID, Logger: logger,
+		PDF: a.pdf, Limits: documents.Limits{MaxPages: cfg.MaxPages, MaxUnpackedBytes: cfg.MaxUnpackedBytes}, MaxChunks: cfg.MaxChunks,
 		Chunker: documents.Chunker{Target: cfg.ChunkTokens, Overlap: cfg.ChunkOverlap},
 	})
 	a.RAG = rag.New(st, a.Router, a.Indexes, rag.Options{EmbedModel: a.EmbedModel.ID, MaxChunks: cfg.RAGMaxChunks, Logger: logger,
@@ -294,6 +297,9 @@ func (a *App) Close() error {
 	a.wg.Wait()
 	if a.Budgets != nil {
 		a.Budgets.Close()
+	}
+	if a.pdf != nil {
+		_ = a.pdf.Close()
 	}
 	var errs []error
 	if a.Indexes != nil && a.Indexes.Keywords != nil {

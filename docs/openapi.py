@@ -38,7 +38,7 @@ schemas = {
     "User": obj({"id": S, "email": S, "role": {"enum": ["admin", "member"]}, "createdAt": T}),
     "Session": obj({"user": ref("User"), "accessToken": S, "expiresAt": T, "refreshToken": S, "csrfToken": S}),
     "Document": obj({"id": S, "ownerId": S, "collection": S, "title": S, "filename": S, "contentType": S, "size": I, "sha256": S,
-                     "status": {"enum": ["ready", "failed"]}, "error": S, "chunks": I, "embeddingModel": S, "createdAt": T, "updatedAt": T}),
+                     "status": {"enum": ["ready", "failed"]}, "error": S, "chunks": I, "pages": I, "embeddingModel": S, "createdAt": T, "updatedAt": T}),
     "Chunk": obj({"id": S, "documentId": S, "ownerId": S, "ordinal": I, "heading": S, "text": S,
                   "start": {"type": "integer", "description": "byte offset of text in the document"}, "end": I, "page": I, "tokens": I, "embeddingModel": S}),
     "Citation": obj({"n": I, "documentId": S, "title": S, "chunkId": S, "start": I, "end": I, "page": I, "score": N}),
@@ -125,7 +125,7 @@ paths = {
     },
     "/api/keys/{id}": {"delete": op("Revoke one of your API keys", {**NO, **errs(401, 404)}, "keys", params=[P("id")])},
     "/api/documents": {
-        "post": op("Upload .txt or .md files (multipart field file, repeatable), all or none", {**ok(obj({"documents": arr(ref("Document"))}), "Created", "201"), **errs(400, 401, 413, 415, 503)},
+        "post": op("Upload .txt, .md, .pdf, .html, .docx, .csv or .json files (multipart field file, repeatable), all or none", {**ok(obj({"documents": arr(ref("Document"))}), "Created", "201"), **errs(400, 401, 413, 415, 422, 503)},
             "documents", body(obj({"file": arr({"type": "string", "format": "binary"}), "collection": {"type": "string", "description": "default: default"}}), "multipart/form-data")),
         "get": op("List your documents, newest first", {**ok(obj({"documents": arr(ref("Document"))})), **errs(401)}, "documents",
             params=[Q("collection", "only this collection's documents")]),

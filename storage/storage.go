@@ -222,18 +222,20 @@ type Document struct {
 	ID      string `json:"id"`
 	OwnerID string `json:"ownerId"`
 	// Collection groups documents (a workspace); "default" unless named.
-	Collection  string    `json:"collection"`
-	Title       string    `json:"title"`
-	Filename    string    `json:"filename"`
-	ContentType string    `json:"contentType"`
-	Size        int64     `json:"size"`
-	SHA256      string    `json:"sha256"`
-	Status      string    `json:"status"`
-	Error       string    `json:"error,omitempty"`
-	Chunks      int       `json:"chunks"`
-	EmbedModel  string    `json:"embeddingModel"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	Collection  string `json:"collection"`
+	Title       string `json:"title"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"contentType"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	Status      string `json:"status"`
+	Error       string `json:"error,omitempty"`
+	Chunks      int    `json:"chunks"`
+	// Pages is a PDF\'s page count (0 for other formats).
+	Pages      int       `json:"pages,omitempty"`
+	EmbedModel string    `json:"embeddingModel"`
+	CreatedAt  time.Time `json:"createdAt"`
+	UpdatedAt  time.Time `json:"updatedAt"`
 }
 
 // Chunk is a span of a document's text: Text is exactly the document text

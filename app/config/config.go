@@ -40,6 +40,11 @@ type Config struct {
 	MaxFileBytes int64
 	// MaxUploadBytes caps one upload request (all files). Default 50 MiB.
 	MaxUploadBytes int64
+	// MaxPages caps a PDF's pages; MaxChunks a document's chunks;
+	// MaxUnpackedBytes what a DOCX may unpack to.
+	MaxPages         int
+	MaxChunks        int
+	MaxUnpackedBytes int64
 	// ChunkTokens is the target chunk size in tokens. Default 200.
 	ChunkTokens int
 	// ChunkOverlap is how many tokens neighbouring chunks share. Default 40.
@@ -171,6 +176,9 @@ var Settings = []Setting{
 	setting("max-body-bytes", "PENNY_MAX_BODY_BYTES", "1048576", "largest JSON request body, bytes", intSetter(func(c *Config, n int64) { c.MaxBodyBytes = n })),
 	setting("max-file-bytes", "PENNY_MAX_FILE_BYTES", "10485760", "largest uploaded file, bytes", intSetter(func(c *Config, n int64) { c.MaxFileBytes = n })),
 	setting("max-upload-bytes", "PENNY_MAX_UPLOAD_BYTES", "52428800", "largest upload request (all files), bytes", intSetter(func(c *Config, n int64) { c.MaxUploadBytes = n })),
+	setting("max-pages", "PENNY_MAX_PAGES", "2000", "most pages of a PDF", intSetter(func(c *Config, n int64) { c.MaxPages = int(n) })),
+	setting("max-chunks", "PENNY_MAX_CHUNKS", "20000", "most chunks of one document", intSetter(func(c *Config, n int64) { c.MaxChunks = int(n) })),
+	setting("max-unpacked-bytes", "PENNY_MAX_UNPACKED_BYTES", "209715200", "most bytes a DOCX may unpack to (zip bombs)", intSetter(func(c *Config, n int64) { c.MaxUnpackedBytes = n })),
 	setting("chunk-tokens", "PENNY_CHUNK_TOKENS", "200", "target chunk size, tokens", intSetter(func(c *Config, n int64) { c.ChunkTokens = int(n) })),
 	setting("chunk-overlap", "PENNY_CHUNK_OVERLAP", "40", "tokens shared by neighbouring chunks", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)

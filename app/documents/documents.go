@@ -7,7 +7,6 @@
 package documents
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -60,8 +59,14 @@ type Options struct {
 	EmbedModel string
 	// EmbedBatch is how many chunks go into one embedding call. Default 64.
 	EmbedBatch int
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// PDF reads PDFs (nil: PDFs are refused).
+	PDF PDFReader
+	// Limits bound extraction; MaxChunks caps chunks per document
+	// (default 20000).
+	Limits    Limits
+	MaxChunks int
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Service is the documents capability. Safe for concurrent use.
@@ -69,6 +74,7 @@ type Service struct {
 	store Store
 	embed Embedder
 	index Index
+	pdf   PDFReader
 	opts  Options
 }
 
@@ -83,7 +89,16 @@ func New(store Store, embed Embedder, index Index, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, embed: embed, index: index, opts: opts}
+	if opts.Limits.MaxPages == 0 {
+		opts.Limits.MaxPages = 2000
+	}
+	if opts.Limits.MaxUnpackedBytes == 0 {
+		opts.Limits.MaxUnpackedBytes = 200 << 20
+	}
+	if opts.MaxChunks == 0 {
+		opts.MaxChunks = 20000
+	}
+	return &Service{store: store, embed: embed, index: index, pdf: opts.PDF, opts: opts}
 }
 
 // File is one uploaded file.
@@ -92,13 +107,11 @@ type File struct {
 	Data []byte
 }
 
-// Supported extensions and how they are read.
-var formats = map[string]string{".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown"}
-
 type parsed struct {
 	doc   storage.Document
 	text  string
 	spans []Span
+	ex    Extracted
 }
 
 // DefaultCollection holds documents uploaded without a collection.
@@ -133,7 +146,7 @@ func (s *Service) Upload(ctx context.Context, userID, requestID, collection stri
 	now := s.opts.Now().UTC()
 	docs := make([]parsed, 0, len(files))
 	for _, f := range files {
-		p, err := s.parse(f, userID, now)
+		p, err := s.parse(ctx, f, userID, now)
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +158,8 @@ func (s *Service) Upload(ctx context.Context, userID, requestID, collection stri
 	for i := range docs {
 		for n, sp := range docs[i].spans {
 			chunks = append(chunks, storage.Chunk{ID: storage.NewID(), DocumentID: docs[i].doc.ID, OwnerID: userID, Ordinal: n,
-				Heading: sp.Heading, Text: sp.Text, Start: sp.Start, End: sp.End, Tokens: sp.Tokens, EmbedModel: s.opts.EmbedModel})
+				Heading: sp.Heading, Text: sp.Text, Start: sp.Start, End: sp.End, Tokens: sp.Tokens, EmbedModel: s.opts.EmbedModel,
+				Page: docs[i].ex.PageAt(sp.Start)})
 		}
 		docs[i].doc.Chunks = len(docs[i].spans)
 	}
@@ -179,34 +193,54 @@ func (s *Service) Upload(ctx context.Context, userID, requestID, collection stri
 	return out, nil
 }
 
-func (s *Service) parse(f File, userID string, now time.Time) (parsed, error) {
+func (s *Service) parse(ctx context.Context, f File, userID string, now time.Time) (parsed, error) {
 	name := cleanName(f.Name)
-	ext := strings.ToLower(filepath.Ext(name))
-	contentType, ok := formats[ext]
-	if !ok {
-		return parsed{}, apperr.New(http.StatusUnsupportedMediaType, "unsupported_file_type",
-			"%s: only .txt and .md files are supported", name)
-	}
 	if int64(len(f.Data)) > s.opts.MaxFileBytes {
 		return parsed{}, apperr.New(http.StatusRequestEntityTooLarge, "file_too_large", "%s is larger than %d bytes", name, s.opts.MaxFileBytes)
 	}
-	data := bytes.TrimPrefix(f.Data, []byte("\xef\xbb\xbf"))
-	if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
-		return parsed{}, apperr.New(http.StatusUnsupportedMediaType, "unsupported_file_type", "%s is not UTF-8 text", name)
+	ex, err := s.extract(ctx, name, f.Data)
+	if err != nil {
+		return parsed{}, err
 	}
-	text := strings.ReplaceAll(string(data), "\r\n", "\n")
-	if strings.TrimSpace(text) == "" {
-		return parsed{}, apperr.New(http.StatusBadRequest, "empty_file", "%s is empty", name)
+	if strings.TrimSpace(ex.Text) == "" {
+		return parsed{}, apperr.New(http.StatusBadRequest, "empty_file", "%s has no text", name)
 	}
-	markdown := contentType == "text/markdown"
-	spans := s.opts.Chunker.Split(text, markdown)
-	sum := sha256.Sum256([]byte(text))
+	spans := s.split(ex)
+	if len(spans) > s.opts.MaxChunks {
+		return parsed{}, apperr.New(http.StatusRequestEntityTooLarge, "too_many_chunks", "%s would make %d chunks, more than the limit of %d", name, len(spans), s.opts.MaxChunks)
+	}
+	sum := sha256.Sum256([]byte(ex.Text))
+	t := ex.Title
+	if t == "" {
+		t = title(name, ex.Text, ex.Markdown)
+	}
 	return parsed{
-		doc: storage.Document{ID: storage.NewID(), OwnerID: userID, Title: title(name, text, markdown), Filename: name,
-			ContentType: contentType, Size: int64(len(text)), SHA256: hex.EncodeToString(sum[:]), Status: storage.DocumentReady,
-			EmbedModel: s.opts.EmbedModel, CreatedAt: now, UpdatedAt: now},
-		text: text, spans: spans,
+		doc: storage.Document{ID: storage.NewID(), OwnerID: userID, Title: t, Filename: name,
+			ContentType: ex.ContentType, Size: int64(len(f.Data)), SHA256: hex.EncodeToString(sum[:]), Status: storage.DocumentReady,
+			EmbedModel: s.opts.EmbedModel, Pages: len(ex.PageStarts), CreatedAt: now, UpdatedAt: now},
+		text: ex.Text, spans: spans, ex: ex,
 	}, nil
+}
+
+// split chunks the text; a PDF is chunked page by page, so that no chunk
+// crosses a page and every citation names the right page.
+func (s *Service) split(ex Extracted) []Span {
+	if len(ex.PageStarts) == 0 {
+		return s.opts.Chunker.Split(ex.Text, ex.Markdown)
+	}
+	var out []Span
+	for i, start := range ex.PageStarts {
+		end := len(ex.Text)
+		if i+1 < len(ex.PageStarts) {
+			end = ex.PageStarts[i+1]
+		}
+		for _, sp := range s.opts.Chunker.Split(ex.Text[start:end], false) {
+			sp.Start += start
+			sp.End += start
+			out = append(out, sp)
+		}
+	}
+	return out
 }
 
 func (s *Service) embedChunks(ctx context.Context, userID, requestID string, chunks []storage.Chunk) error {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/penny-dev/penny/app/apptest"
+	"github.com/penny-dev/penny/app/documents/pdftest"
 	"github.com/penny-dev/penny/providers/local"
 	"github.com/penny-dev/penny/storage"
 )
@@ -183,12 +184,14 @@ func TestBadInput(t *testing.T) {
 		{"unknown provider", "POST", "/api/rag/query", `{"question": "herons", "options": {"provider": "openai"}}`, nil, 400, "unknown_provider"},
 		{"oversized body", "POST", "/api/rag/query", `{"question": "` + big + `"}`, nil, 413, "payload_too_large"},
 		{"unsupported file type", "POST", "/api/documents", nil, []apptest.File{{Name: "x.exe", Content: "MZ"}}, 415, "unsupported_file_type"},
+		{"a PDF named .txt", "POST", "/api/documents", nil, []apptest.File{{Name: "x.txt", Content: "%PDF-1.4 binary"}}, 415, "unsupported_file_type"},
+		{"path traversal name", "POST", "/api/documents", nil, []apptest.File{{Name: "../../etc/passwd.exe", Content: "x"}}, 415, "unsupported_file_type"},
 		{"binary disguised as text", "POST", "/api/documents", nil, []apptest.File{{Name: "x.txt", Content: "a\x00b"}}, 415, "unsupported_file_type"},
 		{"invalid utf-8", "POST", "/api/documents", nil, []apptest.File{{Name: "x.txt", Content: "\xff\xfe"}}, 415, "unsupported_file_type"},
 		{"empty file", "POST", "/api/documents", nil, []apptest.File{{Name: "x.md", Content: " \n\n "}}, 400, "empty_file"},
 		{"oversized file", "POST", "/api/documents", nil, []apptest.File{{Name: "x.txt", Content: strings.Repeat("word ", 1000)}}, 413, "file_too_large"},
 		{"oversized upload", "POST", "/api/documents", nil, []apptest.File{{Name: "a.txt", Content: strings.Repeat("a ", 2000)}, {Name: "b.txt", Content: strings.Repeat("b ", 2000)}, {Name: "c.txt", Content: strings.Repeat("c ", 2000)}, {Name: "d.txt", Content: strings.Repeat("d ", 2000)}, {Name: "e.txt", Content: strings.Repeat("e ", 2000)}}, 413, "payload_too_large"},
-		{"one bad file spoils the batch", "POST", "/api/documents", nil, []apptest.File{{Name: "good.txt", Content: "fine text here"}, {Name: "bad.pdf", Content: "%PDF"}}, 415, "unsupported_file_type"},
+		{"one bad file spoils the batch", "POST", "/api/documents", nil, []apptest.File{{Name: "good.txt", Content: "fine text here"}, {Name: "bad.png", Content: "PNG"}}, 415, "unsupported_file_type"},
 		{"no file", "POST", "/api/documents", nil, []apptest.File{}, 400, "invalid_request"},
 		{"not multipart", "POST", "/api/documents", `{"file":"x"}`, nil, 415, "unsupported_media_type"},
 		{"unknown document get", "GET", "/api/documents/nope", nil, nil, 404, "not_found"},
@@ -539,4 +542,27 @@ func TestPrometheusMetrics(t *testing.T) {
 	tok := apptest.New(t, map[string]string{"PENNY_METRICS_TOKEN": "scrape-me"})
 	require.Equal(t, http.StatusUnauthorized, tok.Do(http.MethodGet, "/metrics", "", nil).Status)
 	require.Equal(t, http.StatusOK, tok.Do(http.MethodGet, "/metrics", "scrape-me", nil).Status)
+}
+
+// TestPDFCitationsKeepPages: a PDF is answered from with citations that
+// name the page; a scanned PDF is refused as needing OCR.
+func TestPDFCitationsKeepPages(t *testing.T) {
+	ta := apptest.New(t, nil)
+	ada := ta.Register("ada@example.com")
+	pdf := pdftest.Make("Field guide to wading birds.\nIntroduction and contents.",
+		"Grey herons nest in colonies called heronries.\nThey build nests high in tall trees near lakes.")
+	r := ta.Upload(ada.Token, apptest.File{Name: "guide.pdf", Content: string(pdf)})
+	require.Equal(t, http.StatusCreated, r.Status, string(r.Body))
+	require.Contains(t, string(r.Body), `"pages":2`)
+	require.Contains(t, string(r.Body), `"contentType":"application/pdf"`)
+
+	var a ragAnswer
+	ta.Do(http.MethodPost, "/api/rag/query", ada.Token, map[string]any{"question": "Where do grey herons nest?"}).Decode(t, &a)
+	require.Contains(t, a.Answer, "heronries")
+	require.NotEmpty(t, a.Citations)
+	require.Equal(t, 2, a.Citations[0].Page)
+
+	r = ta.Upload(ada.Token, apptest.File{Name: "scan.pdf", Content: string(pdftest.Make(""))})
+	require.Equal(t, http.StatusUnprocessableEntity, r.Status)
+	require.Equal(t, "needs_ocr", r.ErrorCode(t))
 }

@@ -155,7 +155,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	a.Chat = chat.New(st, a.RAG, a.Router, chat.Options{})
 	a.Costs = costs.New(st)
 	a.Costs.Quality = a.qualityLines
-	a.startProbes(cfg.Providers.ProbeInterval)
+	var bg context.Context
+	bg, a.stop = context.WithCancel(context.Background())
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.Documents.Run(bg, cfg.IngestWorkers)
+	}()
+	a.startProbes(bg, cfg.Providers.ProbeInterval)
 	a.Started = time.Now()
 	return a, nil
 }
@@ -228,13 +235,11 @@ func (a *App) chooseEmbedModel(ctx context.Context, ps *providerSet) (catalog.Mo
 	return m, nil
 }
 
-// startProbes pings the providers every interval until Close.
-func (a *App) startProbes(interval time.Duration) {
+// startProbes pings the providers every interval until ctx ends.
+func (a *App) startProbes(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a.stop = cancel
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()

@@ -28,6 +28,7 @@ type Store interface {
 	APIKeyStore
 	ChatStore
 	DocumentStore
+	IngestStore
 	LedgerStore
 	SettingStore
 	// SchemaVersion is the version of the on-disk schema the store runs.
@@ -211,26 +212,72 @@ type ChatStore interface {
 	EachMessage(ctx context.Context, from, to time.Time, fn func(Message) error) error
 }
 
-// Document statuses.
+// Document statuses, in the order an upload goes through them.
 const (
-	DocumentReady  = "ready"
-	DocumentFailed = "failed"
+	DocumentQueued    = "queued"
+	DocumentParsing   = "parsing"
+	DocumentEmbedding = "embedding"
+	DocumentReady     = "ready"
+	DocumentFailed    = "failed"
 )
+
+// Progress counts the chunks embedded so far.
+type Progress struct {
+	Done  int `json:"done"`
+	Total int `json:"total"`
+}
+
+// IngestJob is the durable work item of one uploaded document.
+type IngestJob struct {
+	DocumentID string    `json:"documentId"`
+	OwnerID    string    `json:"ownerId"`
+	Attempts   int       `json:"attempts"`
+	NextAt     time.Time `json:"nextAt"`
+	// LeaseUntil: a worker holds the job until then.
+	LeaseUntil time.Time `json:"leaseUntil"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// IngestStore is the ingest queue, kept with the documents so that a
+// document and its job are written together.
+type IngestStore interface {
+	// EnqueueDocuments stores queued documents and their jobs in one
+	// transaction.
+	EnqueueDocuments(ctx context.Context, docs []Document, jobs []IngestJob) error
+	// ClaimIngestJob leases the next due job (NextAt and LeaseUntil
+	// passed) to the caller until leaseUntil; ok=false when none is due.
+	ClaimIngestJob(ctx context.Context, now, leaseUntil time.Time) (IngestJob, bool, error)
+	// SetDocumentStatus records a document's status, progress and error.
+	SetDocumentStatus(ctx context.Context, id, status string, p Progress, errMsg string) error
+	// CompleteIngest stores the chunks, marks the document ready (with its
+	// pages) and deletes its job, in one transaction.
+	CompleteIngest(ctx context.Context, id string, pages int, chunks []Chunk) error
+	// RetryIngest releases the job for another attempt at nextAt.
+	RetryIngest(ctx context.Context, id string, attempts int, nextAt time.Time, errMsg string) error
+	// FailIngest marks the document failed and deletes its job.
+	FailIngest(ctx context.Context, id, reason string) error
+	// ReleaseIngestLeases frees every lease (the embedded store's start:
+	// its one process holds none after a restart).
+	ReleaseIngestLeases(ctx context.Context) error
+}
 
 // Document is one uploaded file.
 type Document struct {
 	ID      string `json:"id"`
 	OwnerID string `json:"ownerId"`
 	// Collection groups documents (a workspace); "default" unless named.
-	Collection  string `json:"collection"`
-	Title       string `json:"title"`
-	Filename    string `json:"filename"`
-	ContentType string `json:"contentType"`
-	Size        int64  `json:"size"`
-	SHA256      string `json:"sha256"`
-	Status      string `json:"status"`
-	Error       string `json:"error,omitempty"`
-	Chunks      int    `json:"chunks"`
+	Collection  string    `json:"collection"`
+	Title       string    `json:"title"`
+	Filename    string    `json:"filename"`
+	ContentType string    `json:"contentType"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	Status      string    `json:"status"`
+	Progress    *Progress `json:"progress,omitempty"`
+	// Duplicate marks an upload answered with the same content stored before.
+	Duplicate bool   `json:"duplicate,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Chunks    int    `json:"chunks"`
 	// Pages is a PDF\'s page count (0 for other formats).
 	Pages      int       `json:"pages,omitempty"`
 	EmbedModel string    `json:"embeddingModel"`

@@ -153,33 +153,41 @@ func (ta *TestApp) send(req *http.Request) Response {
 // File is one file of an upload.
 type File struct{ Name, Content string }
 
-// Upload posts files as multipart field "file".
+// Upload posts files as multipart field "file" and waits until they are
+// ready or failed (?wait=true).
 func (ta *TestApp) Upload(token string, files ...File) Response {
 	ta.t.Helper()
 	return ta.UploadTo(token, "", files...)
 }
 
-// UploadTo posts files into a collection ("" for the default one).
+// UploadTo posts files into a collection ("" for the default one) and
+// waits until they are ready or failed.
 func (ta *TestApp) UploadTo(token, collection string, files ...File) Response {
 	ta.t.Helper()
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	if collection != "" {
-		require.NoError(ta.t, mw.WriteField("collection", collection))
-	}
-	for _, f := range files {
-		w, err := mw.CreateFormFile("file", f.Name)
-		require.NoError(ta.t, err)
-		_, _ = w.Write([]byte(f.Content))
-	}
-	require.NoError(ta.t, mw.Close())
-	req, err := http.NewRequestWithContext(ta.t.Context(), http.MethodPost, ta.URL+"/api/documents", &buf)
+	body, ctype := Multipart(ta.t, collection, files...)
+	req, err := http.NewRequestWithContext(ta.t.Context(), http.MethodPost, ta.URL+"/api/documents?wait=true", bytes.NewReader(body))
 	require.NoError(ta.t, err)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Content-Type", ctype)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	return ta.send(req)
+}
+
+// Multipart encodes files (and a collection) as an upload body.
+func Multipart(t *testing.T, collection string, files ...File) ([]byte, string) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if collection != "" {
+		require.NoError(t, mw.WriteField("collection", collection))
+	}
+	for _, f := range files {
+		w, err := mw.CreateFormFile("file", f.Name)
+		require.NoError(t, err)
+		_, _ = w.Write([]byte(f.Content))
+	}
+	require.NoError(t, mw.Close())
+	return buf.Bytes(), mw.FormDataContentType()
 }
 
 // User is a signed-in account.

@@ -45,6 +45,8 @@ type Config struct {
 	MaxPages         int
 	MaxChunks        int
 	MaxUnpackedBytes int64
+	// IngestWorkers parse and embed uploads in the background. Default 2.
+	IngestWorkers int
 	// ChunkTokens is the target chunk size in tokens. Default 200.
 	ChunkTokens int
 	// ChunkOverlap is how many tokens neighbouring chunks share. Default 40.
@@ -179,6 +181,7 @@ var Settings = []Setting{
 	setting("max-pages", "PENNY_MAX_PAGES", "2000", "most pages of a PDF", intSetter(func(c *Config, n int64) { c.MaxPages = int(n) })),
 	setting("max-chunks", "PENNY_MAX_CHUNKS", "20000", "most chunks of one document", intSetter(func(c *Config, n int64) { c.MaxChunks = int(n) })),
 	setting("max-unpacked-bytes", "PENNY_MAX_UNPACKED_BYTES", "209715200", "most bytes a DOCX may unpack to (zip bombs)", intSetter(func(c *Config, n int64) { c.MaxUnpackedBytes = n })),
+	setting("ingest-workers", "PENNY_INGEST_WORKERS", "2", "documents parsed and embedded at once", intSetter(func(c *Config, n int64) { c.IngestWorkers = int(n) })),
 	setting("chunk-tokens", "PENNY_CHUNK_TOKENS", "200", "target chunk size, tokens", intSetter(func(c *Config, n int64) { c.ChunkTokens = int(n) })),
 	setting("chunk-overlap", "PENNY_CHUNK_OVERLAP", "40", "tokens shared by neighbouring chunks", func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)

@@ -1,12 +1,15 @@
 // Package documents is uploading, listing and deleting a user's documents.
-// An upload is validated whole before anything is written; then the text
-// is chunked, embedded through the router, the original text is written to
-// the data dir (fsync), documents and chunks are committed in one store
-// transaction, and the chunks are added to the search indexes. Only then
-// does the upload return.
+// An upload is validated whole before anything is written; the originals
+// are written to the data dir (fsync) and the documents committed with
+// their ingest jobs in one transaction before the upload returns (202).
+// Workers then parse, chunk and embed each document (through the router,
+// in batches, with progress), and commit its chunks, its "ready" status and
+// the end of its job in one transaction; a crash re-runs the job without
+// duplicating chunks.
 package documents
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -23,14 +26,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/penny-dev/penny/app/apperr"
-	"github.com/penny-dev/penny/app/retrieval"
 	"github.com/penny-dev/penny/providers/router"
 	"github.com/penny-dev/penny/storage"
 )
 
 // Store is what documents needs from storage.
 type Store interface {
-	CreateDocuments(ctx context.Context, docs []storage.Document, chunks []storage.Chunk) error
+	storage.IngestStore
 	DocumentByID(ctx context.Context, ownerID, id string) (storage.Document, error)
 	ListDocuments(ctx context.Context, ownerID string) ([]storage.Document, error)
 	DeleteDocument(ctx context.Context, ownerID, id string) ([]string, error)
@@ -71,11 +73,12 @@ type Options struct {
 
 // Service is the documents capability. Safe for concurrent use.
 type Service struct {
-	store Store
-	embed Embedder
-	index Index
-	pdf   PDFReader
-	opts  Options
+	store  Store
+	embed  Embedder
+	index  Index
+	pdf    PDFReader
+	opts   Options
+	notify chan struct{}
 }
 
 // New returns the service.
@@ -98,20 +101,13 @@ func New(store Store, embed Embedder, index Index, opts Options) *Service {
 	if opts.MaxChunks == 0 {
 		opts.MaxChunks = 20000
 	}
-	return &Service{store: store, embed: embed, index: index, pdf: opts.PDF, opts: opts}
+	return &Service{store: store, embed: embed, index: index, pdf: opts.PDF, opts: opts, notify: make(chan struct{}, 1)}
 }
 
 // File is one uploaded file.
 type File struct {
 	Name string
 	Data []byte
-}
-
-type parsed struct {
-	doc   storage.Document
-	text  string
-	spans []Span
-	ex    Extracted
 }
 
 // DefaultCollection holds documents uploaded without a collection.
@@ -134,7 +130,13 @@ func CheckCollection(name string) (string, error) {
 	return name, nil
 }
 
-// Upload stores the user's files as documents of a collection, all or none.
+// Upload queues the user's files as documents of a collection, all or
+// none: each file is checked (type, size, content; everything but PDF is
+// also read and chunked now, so bad input is a 4xx), its original is
+// written durably, and the documents are committed with their ingest jobs
+// in one transaction. The workers (Run) do the rest. A file the user
+// already uploaded (same content) is not stored again: its document comes
+// back marked duplicate.
 func (s *Service) Upload(ctx context.Context, userID, requestID, collection string, files []File) ([]storage.Document, error) {
 	if len(files) == 0 {
 		return nil, apperr.Invalid("no file: send one or more files in the multipart field \"file\"")
@@ -143,61 +145,93 @@ func (s *Service) Upload(ctx context.Context, userID, requestID, collection stri
 	if err != nil {
 		return nil, err
 	}
+	existing, err := s.store.ListDocuments(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	byHash := map[string]storage.Document{}
+	for _, d := range existing {
+		if d.Status != storage.DocumentFailed && collectionOf(d) == collection {
+			byHash[d.SHA256] = d
+		}
+	}
 	now := s.opts.Now().UTC()
-	docs := make([]parsed, 0, len(files))
-	for _, f := range files {
-		p, err := s.parse(ctx, f, userID, now)
+	out := make([]storage.Document, len(files))
+	var queued []storage.Document
+	var jobs []storage.IngestJob
+	var originals [][]byte
+	for i, f := range files {
+		d, err := s.check(ctx, f, userID, collection, now)
 		if err != nil {
 			return nil, err
 		}
-		p.doc.Collection = collection
-		docs = append(docs, p)
-	}
-
-	var chunks []storage.Chunk
-	for i := range docs {
-		for n, sp := range docs[i].spans {
-			chunks = append(chunks, storage.Chunk{ID: storage.NewID(), DocumentID: docs[i].doc.ID, OwnerID: userID, Ordinal: n,
-				Heading: sp.Heading, Text: sp.Text, Start: sp.Start, End: sp.End, Tokens: sp.Tokens, EmbedModel: s.opts.EmbedModel,
-				Page: docs[i].ex.PageAt(sp.Start)})
+		if dup, ok := byHash[d.SHA256]; ok {
+			dup.Duplicate = true
+			out[i] = dup
+			continue
 		}
-		docs[i].doc.Chunks = len(docs[i].spans)
+		byHash[d.SHA256] = d
+		out[i] = d
+		queued = append(queued, d)
+		jobs = append(jobs, storage.IngestJob{DocumentID: d.ID, OwnerID: userID, NextAt: now, CreatedAt: now})
+		originals = append(originals, f.Data)
 	}
-	if err := s.embedChunks(ctx, userID, requestID, chunks); err != nil {
-		return nil, err
-	}
-
-	out := make([]storage.Document, len(docs))
 	var written []string
-	for i, d := range docs {
-		path := filepath.Join(s.opts.FilesDir, d.doc.ID)
-		if err := writeFileSync(path, []byte(d.text)); err != nil {
+	for i, d := range queued {
+		path := s.originalPath(d.ID)
+		if err := writeFileSync(path, originals[i]); err != nil {
 			removeAll(written)
-			return nil, fmt.Errorf("documents: write %s: %w", d.doc.Filename, err)
+			return nil, fmt.Errorf("documents: write %s: %w", d.Filename, err)
 		}
 		written = append(written, path)
-		out[i] = d.doc
 	}
-	if err := s.store.CreateDocuments(ctx, out, chunks); err != nil {
-		removeAll(written)
-		return nil, err
+	if len(queued) > 0 {
+		if err := s.store.EnqueueDocuments(ctx, queued, jobs); err != nil {
+			removeAll(written)
+			return nil, err
+		}
+		s.wake()
 	}
-	if err := s.index.Add(ctx, chunks); err != nil {
-		// The store has them: the indexes are rebuilt from it at the next
-		// start. The answer to this upload is still true.
-		s.opts.Logger.Error("index new chunks", slog.Any("error", err))
-	}
-	for _, d := range out {
-		s.opts.Logger.Info("document stored", slog.String("document", d.ID), slog.String("user", userID), slog.Int("chunks", d.Chunks))
+	for _, d := range queued {
+		s.opts.Logger.Info("document queued", slog.String("document", d.ID), slog.String("user", userID), slog.String("request_id", requestID))
 	}
 	return out, nil
 }
 
-func (s *Service) parse(ctx context.Context, f File, userID string, now time.Time) (parsed, error) {
+// check validates one file and returns its queued document.
+func (s *Service) check(ctx context.Context, f File, userID, collection string, now time.Time) (storage.Document, error) {
 	name := cleanName(f.Name)
 	if int64(len(f.Data)) > s.opts.MaxFileBytes {
-		return parsed{}, apperr.New(http.StatusRequestEntityTooLarge, "file_too_large", "%s is larger than %d bytes", name, s.opts.MaxFileBytes)
+		return storage.Document{}, apperr.New(http.StatusRequestEntityTooLarge, "file_too_large", "%s is larger than %d bytes", name, s.opts.MaxFileBytes)
 	}
+	ctype := Formats[strings.ToLower(filepath.Ext(name))]
+	d := storage.Document{ID: storage.NewID(), OwnerID: userID, Collection: collection, Filename: name, ContentType: ctype,
+		Size: int64(len(f.Data)), Status: storage.DocumentQueued, EmbedModel: s.opts.EmbedModel, CreatedAt: now, UpdatedAt: now}
+	sum := sha256.Sum256(f.Data)
+	d.SHA256 = hex.EncodeToString(sum[:])
+	if ctype == "application/pdf" {
+		if !bytes.HasPrefix(f.Data, []byte("%PDF-")) {
+			return d, unsupported(name, "the file is not a PDF")
+		}
+		d.Title = strings.TrimSuffix(name, filepath.Ext(name))
+		return d, nil
+	}
+	p, err := s.parse(ctx, f, now) // cheap for everything but PDF: refuse bad input now
+	if err != nil {
+		return d, err
+	}
+	d.Title, d.ContentType = p.title, p.ex.ContentType
+	return d, nil
+}
+
+type parsed struct {
+	title string
+	spans []Span
+	ex    Extracted
+}
+
+func (s *Service) parse(ctx context.Context, f File, now time.Time) (parsed, error) {
+	name := cleanName(f.Name)
 	ex, err := s.extract(ctx, name, f.Data)
 	if err != nil {
 		return parsed{}, err
@@ -209,17 +243,11 @@ func (s *Service) parse(ctx context.Context, f File, userID string, now time.Tim
 	if len(spans) > s.opts.MaxChunks {
 		return parsed{}, apperr.New(http.StatusRequestEntityTooLarge, "too_many_chunks", "%s would make %d chunks, more than the limit of %d", name, len(spans), s.opts.MaxChunks)
 	}
-	sum := sha256.Sum256([]byte(ex.Text))
 	t := ex.Title
 	if t == "" {
 		t = title(name, ex.Text, ex.Markdown)
 	}
-	return parsed{
-		doc: storage.Document{ID: storage.NewID(), OwnerID: userID, Title: t, Filename: name,
-			ContentType: ex.ContentType, Size: int64(len(f.Data)), SHA256: hex.EncodeToString(sum[:]), Status: storage.DocumentReady,
-			EmbedModel: s.opts.EmbedModel, Pages: len(ex.PageStarts), CreatedAt: now, UpdatedAt: now},
-		text: ex.Text, spans: spans, ex: ex,
-	}, nil
+	return parsed{title: t, spans: spans, ex: ex}, nil
 }
 
 // split chunks the text; a PDF is chunked page by page, so that no chunk
@@ -241,26 +269,6 @@ func (s *Service) split(ex Extracted) []Span {
 		}
 	}
 	return out
-}
-
-func (s *Service) embedChunks(ctx context.Context, userID, requestID string, chunks []storage.Chunk) error {
-	call := router.Call{UserID: userID, Service: storage.ServiceIngest, RequestID: requestID}
-	for start := 0; start < len(chunks); start += s.opts.EmbedBatch {
-		batch := chunks[start:min(start+s.opts.EmbedBatch, len(chunks))]
-		texts := make([]string, len(batch))
-		for i, c := range batch {
-			texts[i] = retrieval.EmbedText(c)
-		}
-		res, err := s.embed.Embed(ctx, call, s.opts.EmbedModel, texts)
-		if err != nil {
-			return apperr.New(http.StatusServiceUnavailable, "embedding_unavailable",
-				"the embedding model %s is unavailable; nothing was stored, try again later", s.opts.EmbedModel).Wrap(err)
-		}
-		for i := range batch {
-			batch[i].Vector = res.Vectors[i]
-		}
-	}
-	return nil
 }
 
 // cleanName keeps the base name of an uploaded file, without directories
@@ -414,8 +422,10 @@ func (s *Service) Delete(ctx context.Context, userID, id string) error {
 	if err := s.index.Remove(ctx, ids); err != nil {
 		s.opts.Logger.Error("remove chunks from index", slog.String("document", id), slog.Any("error", err))
 	}
-	if err := os.Remove(filepath.Join(s.opts.FilesDir, id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		s.opts.Logger.Warn("remove document file", slog.String("document", id), slog.Any("error", err))
+	for _, path := range []string{filepath.Join(s.opts.FilesDir, id), s.originalPath(id)} {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			s.opts.Logger.Warn("remove document file", slog.String("document", id), slog.Any("error", err))
+		}
 	}
 	return nil
 }

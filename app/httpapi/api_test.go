@@ -126,13 +126,13 @@ func TestQuestionAnsweredWithCitationAndCost(t *testing.T) {
 		}
 	}
 	r.Decode(t, &sum)
-	require.Equal(t, 5, sum.Total.Calls)
+	require.Equal(t, 6, sum.Total.Calls)
 	require.Equal(t, "local", sum.ByProvider[0].Key)
 	services := map[string]int{}
 	for _, s := range sum.ByService {
 		services[s.Key] = s.Calls
 	}
-	require.Equal(t, map[string]int{"ingest": 1, "rag": 4}, services)
+	require.Equal(t, map[string]int{"ingest": 2, "rag": 4}, services, "one embedding call per document")
 }
 
 func jsonInt(n int) string { b, _ := json.Marshal(n); return string(b) }
@@ -563,6 +563,9 @@ func TestPDFCitationsKeepPages(t *testing.T) {
 	require.Equal(t, 2, a.Citations[0].Page)
 
 	r = ta.Upload(ada.Token, apptest.File{Name: "scan.pdf", Content: string(pdftest.Make(""))})
-	require.Equal(t, http.StatusUnprocessableEntity, r.Status)
-	require.Equal(t, "needs_ocr", r.ErrorCode(t))
+	require.Equal(t, http.StatusCreated, r.Status)
+	var out struct{ Documents []storage.Document }
+	r.Decode(t, &out)
+	require.Equal(t, storage.DocumentFailed, out.Documents[0].Status, "reported, not indexed empty")
+	require.Contains(t, out.Documents[0].Error, "needs OCR")
 }

@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -78,7 +80,24 @@ func (h *handler) uploadDocuments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"documents": docs})
+	if c.QueryParam("wait") != "true" {
+		return c.JSON(http.StatusAccepted, map[string]any{"documents": docs})
+	}
+	// ?wait=true: answer once every document is ready or failed (scripts).
+	ids := make([]string, len(docs))
+	for i, d := range docs {
+		ids[i] = d.ID
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Minute)
+	defer cancel()
+	final, err := h.app.Documents.Wait(ctx, me(c).UserID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range final {
+		final[i].Duplicate = docs[i].Duplicate
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"documents": final})
 }
 
 func (h *handler) listDocuments(c echo.Context) error {

@@ -47,11 +47,12 @@ var (
 	bChunksDoc     = []byte("chunks_document")
 	bVectors       = []byte("vectors")
 	bLedger        = []byte("ledger")
+	bIngestJobs    = []byte("ingest_jobs")
 	bSettings      = []byte("settings")
 
 	allBuckets = [][]byte{bMeta, bUsers, bUsersEmail, bInvites, bRefresh, bRefreshFamily,
 		bAPIKeys, bAPIKeysUser, bChats, bChatsUser, bMessages, bMessagesID, bDocuments, bDocsOwner,
-		bChunks, bChunksDoc, bVectors, bLedger, bSettings}
+		bChunks, bChunksDoc, bVectors, bLedger, bSettings, bIngestJobs}
 
 	keySchemaVersion = []byte("schema_version")
 )

@@ -14,39 +14,50 @@ import (
 // CreateDocuments stores documents and chunks in one transaction.
 func (s *Store) CreateDocuments(ctx context.Context, docs []storage.Document, chunks []storage.Chunk) error {
 	return s.db.Update(func(tx *bbolt.Tx) error {
-		db, owners := tx.Bucket(bDocuments), tx.Bucket(bDocsOwner)
-		for _, d := range docs {
-			if db.Get([]byte(d.ID)) != nil {
-				return fmt.Errorf("bolt: document %s: %w", d.ID, storage.ErrConflict)
-			}
-			if err := owners.Put(pair(d.OwnerID, d.ID), nil); err != nil {
-				return err
-			}
-			if err := put(db, d.ID, d); err != nil {
-				return err
-			}
+		if err := insertDocuments(tx, docs); err != nil {
+			return err
 		}
-		cb, byDoc, vb := tx.Bucket(bChunks), tx.Bucket(bChunksDoc), tx.Bucket(bVectors)
-		for _, c := range chunks {
-			if db.Get([]byte(c.DocumentID)) == nil {
-				return fmt.Errorf("bolt: chunk %s of unknown document %s: %w", c.ID, c.DocumentID, storage.ErrNotFound)
-			}
-			if cb.Get([]byte(c.ID)) != nil {
-				return fmt.Errorf("bolt: chunk %s: %w", c.ID, storage.ErrConflict)
-			}
-			if err := vb.Put([]byte(c.ID), encodeVector(c.Vector)); err != nil {
-				return err
-			}
-			c.Vector = nil
-			if err := put(cb, c.ID, c); err != nil {
-				return err
-			}
-			if err := byDoc.Put(pair(c.DocumentID, c.ID), nil); err != nil {
-				return err
-			}
-		}
-		return nil
+		return insertChunks(tx, chunks)
 	})
+}
+
+func insertDocuments(tx *bbolt.Tx, docs []storage.Document) error {
+	db, owners := tx.Bucket(bDocuments), tx.Bucket(bDocsOwner)
+	for _, d := range docs {
+		if db.Get([]byte(d.ID)) != nil {
+			return fmt.Errorf("bolt: document %s: %w", d.ID, storage.ErrConflict)
+		}
+		if err := owners.Put(pair(d.OwnerID, d.ID), nil); err != nil {
+			return err
+		}
+		if err := put(db, d.ID, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func insertChunks(tx *bbolt.Tx, chunks []storage.Chunk) error {
+	db, cb, byDoc, vb := tx.Bucket(bDocuments), tx.Bucket(bChunks), tx.Bucket(bChunksDoc), tx.Bucket(bVectors)
+	for _, c := range chunks {
+		if db.Get([]byte(c.DocumentID)) == nil {
+			return fmt.Errorf("bolt: chunk %s of unknown document %s: %w", c.ID, c.DocumentID, storage.ErrNotFound)
+		}
+		if cb.Get([]byte(c.ID)) != nil {
+			return fmt.Errorf("bolt: chunk %s: %w", c.ID, storage.ErrConflict)
+		}
+		if err := vb.Put([]byte(c.ID), encodeVector(c.Vector)); err != nil {
+			return err
+		}
+		c.Vector = nil
+		if err := put(cb, c.ID, c); err != nil {
+			return err
+		}
+		if err := byDoc.Put(pair(c.DocumentID, c.ID), nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func ownedDocument(tx *bbolt.Tx, ownerID, id string) (storage.Document, error) {
@@ -108,6 +119,9 @@ func (s *Store) DeleteDocument(ctx context.Context, ownerID, id string) ([]strin
 			}
 		}
 		if err := tx.Bucket(bDocsOwner).Delete(pair(ownerID, id)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bIngestJobs).Delete([]byte(id)); err != nil {
 			return err
 		}
 		return tx.Bucket(bDocuments).Delete([]byte(id))

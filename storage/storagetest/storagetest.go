@@ -406,3 +406,76 @@ func testLedgerConcurrent(t *testing.T, s storage.Store) {
 	require.NoError(t, s.AppendLedger(ctx, dup))
 	require.ErrorIs(t, s.AppendLedger(ctx, dup), storage.ErrConflict)
 }
+
+// testIngestQueue: enqueue, lease, retry, complete, fail; no job is
+// claimed twice while leased.
+func testIngestQueue(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	d1 := storage.Document{ID: storage.NewID(), OwnerID: "u", Title: "a", Status: storage.DocumentQueued, CreatedAt: t0}
+	d2 := storage.Document{ID: storage.NewID(), OwnerID: "u", Title: "b", Status: storage.DocumentQueued, CreatedAt: t0}
+	require.NoError(t, s.EnqueueDocuments(ctx, []storage.Document{d1, d2}, []storage.IngestJob{
+		{DocumentID: d1.ID, OwnerID: "u", NextAt: t0, CreatedAt: t0},
+		{DocumentID: d2.ID, OwnerID: "u", NextAt: t0, CreatedAt: t0.Add(time.Second)},
+	}))
+	j, ok, err := s.ClaimIngestJob(ctx, t0, t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, d1.ID, j.DocumentID, "oldest first")
+	j2, ok, err := s.ClaimIngestJob(ctx, t0, t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, d2.ID, j2.DocumentID, "a leased job is not claimed twice")
+	_, ok, err = s.ClaimIngestJob(ctx, t0, t0.Add(time.Minute))
+	require.NoError(t, err)
+	require.False(t, ok)
+
+	require.NoError(t, s.SetDocumentStatus(ctx, d1.ID, storage.DocumentEmbedding, storage.Progress{Done: 1, Total: 3}, ""))
+	got, err := s.DocumentByID(ctx, "u", d1.ID)
+	require.NoError(t, err)
+	require.Equal(t, storage.DocumentEmbedding, got.Status)
+	require.Equal(t, &storage.Progress{Done: 1, Total: 3}, got.Progress)
+
+	// Retry later: not due before nextAt.
+	require.NoError(t, s.RetryIngest(ctx, d1.ID, 1, t0.Add(time.Hour), "provider down; retrying"))
+	_, ok, err = s.ClaimIngestJob(ctx, t0.Add(2*time.Minute), t0.Add(3*time.Minute))
+	require.NoError(t, err)
+	require.False(t, ok, "d1 waits for its retry time, d2 is still leased")
+	j, ok, err = s.ClaimIngestJob(ctx, t0.Add(2*time.Hour), t0.Add(3*time.Hour))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 1, j.Attempts)
+
+	chunks := []storage.Chunk{{ID: storage.NewID(), DocumentID: d1.ID, OwnerID: "u", Text: "x", Vector: []float32{1}}}
+	require.NoError(t, s.CompleteIngest(ctx, d1.ID, 3, chunks))
+	got, err = s.DocumentByID(ctx, "u", d1.ID)
+	require.NoError(t, err)
+	require.Equal(t, storage.DocumentReady, got.Status)
+	require.Equal(t, 1, got.Chunks)
+	require.Equal(t, 3, got.Pages)
+	require.Nil(t, got.Progress)
+	require.ErrorIs(t, s.CompleteIngest(ctx, d1.ID, 0, nil), storage.ErrNotFound, "completed once")
+
+	require.NoError(t, s.FailIngest(ctx, d2.ID, "needs OCR"))
+	got, err = s.DocumentByID(ctx, "u", d2.ID)
+	require.NoError(t, err)
+	require.Equal(t, storage.DocumentFailed, got.Status)
+	require.Equal(t, "needs OCR", got.Error)
+
+	// A restart frees leases.
+	d3 := storage.Document{ID: storage.NewID(), OwnerID: "u", Status: storage.DocumentQueued, CreatedAt: t0}
+	require.NoError(t, s.EnqueueDocuments(ctx, []storage.Document{d3}, []storage.IngestJob{{DocumentID: d3.ID, OwnerID: "u", NextAt: t0, CreatedAt: t0}}))
+	_, ok, err = s.ClaimIngestJob(ctx, t0, t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, s.ReleaseIngestLeases(ctx))
+	_, ok, err = s.ClaimIngestJob(ctx, t0, t0.Add(time.Hour))
+	require.NoError(t, err)
+	require.True(t, ok)
+	// Deleting a queued document deletes its job.
+	_, err = s.DeleteDocument(ctx, "u", d3.ID)
+	require.NoError(t, err)
+	require.NoError(t, s.ReleaseIngestLeases(ctx))
+	_, ok, err = s.ClaimIngestJob(ctx, t0.Add(24*time.Hour), t0.Add(25*time.Hour))
+	require.NoError(t, err)
+	require.False(t, ok)
+}

@@ -275,9 +275,13 @@ type Document struct {
 	Status      string    `json:"status"`
 	Progress    *Progress `json:"progress,omitempty"`
 	// Duplicate marks an upload answered with the same content stored before.
-	Duplicate bool   `json:"duplicate,omitempty"`
-	Error     string `json:"error,omitempty"`
-	Chunks    int    `json:"chunks"`
+	Duplicate bool `json:"duplicate,omitempty"`
+	// SharedWith lists the users (ids) who may read the document besides
+	// its owner; SharedAll opens it to every user of the instance.
+	SharedWith []string `json:"sharedWith,omitempty"`
+	SharedAll  bool     `json:"sharedAll,omitempty"`
+	Error      string   `json:"error,omitempty"`
+	Chunks     int      `json:"chunks"`
 	// Pages is a PDF\'s page count (0 for other formats).
 	Pages      int       `json:"pages,omitempty"`
 	EmbedModel string    `json:"embeddingModel"`
@@ -308,17 +312,24 @@ type DocumentStore interface {
 	// CreateDocuments stores the documents with their chunks in one
 	// transaction: all or nothing.
 	CreateDocuments(ctx context.Context, docs []Document, chunks []Chunk) error
-	// DocumentByID returns the owner's document; ErrNotFound otherwise.
-	DocumentByID(ctx context.Context, ownerID, id string) (Document, error)
+	// DocumentByID returns a document the user may read (owned or shared);
+	// ErrNotFound otherwise.
+	DocumentByID(ctx context.Context, userID, id string) (Document, error)
 	// ListDocuments returns the owner's documents, newest first.
 	ListDocuments(ctx context.Context, ownerID string) ([]Document, error)
+	// ReadableDocuments returns every document the user may read — their
+	// own, those shared with them, those shared with everyone — newest first.
+	ReadableDocuments(ctx context.Context, userID string) ([]Document, error)
+	// ShareDocument sets who besides the owner may read it; ErrNotFound
+	// unless ownerID owns it.
+	ShareDocument(ctx context.Context, ownerID, id string, userIDs []string, all bool) (Document, error)
 	// DeleteDocument removes the owner's document and its chunks and
 	// returns the removed chunk ids.
 	DeleteDocument(ctx context.Context, ownerID, id string) ([]string, error)
 	// ChunksByID returns the chunks that exist among ids, in the order of ids.
 	ChunksByID(ctx context.Context, ids []string) ([]Chunk, error)
-	// ChunkByID returns one chunk of the owner's document.
-	ChunkByID(ctx context.Context, ownerID, documentID, chunkID string) (Chunk, error)
+	// ChunkByID returns one chunk of a document the user may read.
+	ChunkByID(ctx context.Context, userID, documentID, chunkID string) (Chunk, error)
 	// EachChunk calls fn for every stored chunk (to rebuild indexes). fn
 	// must not call the store.
 	EachChunk(ctx context.Context, fn func(Chunk) error) error

@@ -21,7 +21,7 @@ import (
 // Store is what chat needs from storage.
 type Store interface {
 	storage.ChatStore
-	ListDocuments(ctx context.Context, ownerID string) ([]storage.Document, error)
+	ReadableDocuments(ctx context.Context, userID string) ([]storage.Document, error)
 }
 
 // Answerer answers from documents.
@@ -169,7 +169,7 @@ func (s *Service) Send(ctx context.Context, in Send, onDelta func(string) error)
 }
 
 func (s *Service) hasDocuments(ctx context.Context, userID string) (bool, error) {
-	docs, err := s.store.ListDocuments(ctx, userID)
+	docs, err := s.store.ReadableDocuments(ctx, userID)
 	if err != nil {
 		return false, err
 	}

@@ -33,6 +33,9 @@ import (
 // Store is what documents needs from storage.
 type Store interface {
 	storage.IngestStore
+	ReadableDocuments(ctx context.Context, userID string) ([]storage.Document, error)
+	ShareDocument(ctx context.Context, ownerID, id string, userIDs []string, all bool) (storage.Document, error)
+	UserByEmail(ctx context.Context, email string) (storage.User, error)
 	DocumentByID(ctx context.Context, ownerID, id string) (storage.Document, error)
 	ListDocuments(ctx context.Context, ownerID string) ([]storage.Document, error)
 	DeleteDocument(ctx context.Context, ownerID, id string) ([]string, error)
@@ -348,10 +351,10 @@ func removeAll(paths []string) {
 	}
 }
 
-// List returns the user's documents, newest first; with a collection,
-// only that collection's.
+// List returns the documents the user may read (their own and those
+// shared with them), newest first; with a collection, only that one's.
 func (s *Service) List(ctx context.Context, userID, collection string) ([]storage.Document, error) {
-	docs, err := s.store.ListDocuments(ctx, userID)
+	docs, err := s.store.ReadableDocuments(ctx, userID)
 	if err != nil || collection == "" {
 		return docs, err
 	}
@@ -373,9 +376,9 @@ func collectionOf(d storage.Document) string {
 	return d.Collection
 }
 
-// Collections returns the names of the user's collections, sorted.
+// Collections returns the names of the collections the user may read, sorted.
 func (s *Service) Collections(ctx context.Context, userID string) ([]string, error) {
-	docs, err := s.store.ListDocuments(ctx, userID)
+	docs, err := s.store.ReadableDocuments(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -408,6 +411,26 @@ func (s *Service) Chunk(ctx context.Context, userID, documentID, chunkID string)
 	}
 	c.Vector = nil
 	return c, err
+}
+
+// Share sets who besides its owner may read a document: users by email,
+// and/or everyone on the instance. Only the owner may share.
+func (s *Service) Share(ctx context.Context, ownerID, id string, emails []string, all bool) (storage.Document, error) {
+	ids := make([]string, 0, len(emails))
+	for _, e := range emails {
+		u, err := s.store.UserByEmail(ctx, strings.TrimSpace(e))
+		if errors.Is(err, storage.ErrNotFound) {
+			return storage.Document{}, apperr.New(http.StatusBadRequest, "unknown_user", "no account has the email %q", e)
+		} else if err != nil {
+			return storage.Document{}, err
+		}
+		ids = append(ids, u.ID)
+	}
+	d, err := s.store.ShareDocument(ctx, ownerID, id, ids, all)
+	if errors.Is(err, storage.ErrNotFound) {
+		return d, apperr.NotFound("document")
+	}
+	return d, err
 }
 
 // Delete removes the user's document from the store, every index and the

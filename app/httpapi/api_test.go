@@ -569,3 +569,49 @@ func TestPDFCitationsKeepPages(t *testing.T) {
 	require.Equal(t, storage.DocumentFailed, out.Documents[0].Status, "reported, not indexed empty")
 	require.Contains(t, out.Documents[0].Error, "needs OCR")
 }
+
+// TestSharingGrantsReadNotWrite: access is enforced inside retrieval — a
+// document not shared never reaches another user's answers, citations,
+// chats or cached answers; shared, it does; unshared, it is gone again.
+func TestSharingGrantsReadNotWrite(t *testing.T) {
+	ta := apptest.New(t, map[string]string{"PENNY_REGISTRATION": "open"})
+	_ = ta.Register("admin@example.com")
+	a := ta.Register("a@example.com")
+	b := ta.Register("b@example.com")
+	c := ta.Register("c@example.com")
+	doc := upload(t, ta, a.Token, apptest.File{Name: "herons.md", Content: herons})[0]
+	ask := func(token string) ragAnswer {
+		var out ragAnswer
+		ta.Do(http.MethodPost, "/api/rag/query", token, map[string]any{"question": "Where do grey herons nest?"}).Decode(t, &out)
+		return out
+	}
+	require.NotContains(t, ask(b.Token).Answer, "heronries", "not shared: never retrieved")
+
+	share := func(token string, body any) apptest.Response {
+		return ta.Do(http.MethodPut, "/api/documents/"+doc.ID+"/sharing", token, body)
+	}
+	require.Equal(t, http.StatusNotFound, share(b.Token, map[string]any{"users": []string{"b@example.com"}}).Status, "only the owner shares")
+	require.Equal(t, http.StatusBadRequest, share(a.Token, map[string]any{"users": []string{"nobody@example.com"}}).Status)
+	r := share(a.Token, map[string]any{"users": []string{"b@example.com"}})
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+
+	got := ask(b.Token)
+	require.Contains(t, got.Answer, "heronries")
+	require.Equal(t, doc.ID, got.Citations[0].DocumentID)
+	require.Equal(t, http.StatusOK, ta.Do(http.MethodGet, "/api/documents/"+doc.ID+"/chunks/"+got.Citations[0].ChunkID, b.Token, nil).Status)
+	require.Equal(t, http.StatusOK, ta.Do(http.MethodGet, "/api/documents/"+doc.ID, b.Token, nil).Status)
+	require.Equal(t, http.StatusNotFound, ta.Do(http.MethodDelete, "/api/documents/"+doc.ID, b.Token, nil).Status, "readers do not delete")
+	require.NotContains(t, ask(c.Token).Answer, "heronries", "c still cannot")
+
+	require.Equal(t, http.StatusOK, share(a.Token, map[string]any{"everyone": true}).Status)
+	require.Contains(t, ask(c.Token).Answer, "heronries")
+	require.Contains(t, ask(b.Token).Answer, "heronries", "b still reads it")
+
+	require.Equal(t, http.StatusOK, share(a.Token, map[string]any{"users": []string{}, "everyone": false}).Status)
+	for _, u := range []apptest.User{b, c} {
+		after := ask(u.Token)
+		require.NotContains(t, after.Answer, "heronries", "unshared: gone, even from the answer caches")
+		require.Empty(t, after.Citations)
+		require.Equal(t, http.StatusNotFound, ta.Do(http.MethodGet, "/api/documents/"+doc.ID, u.Token, nil).Status)
+	}
+}

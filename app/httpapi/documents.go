@@ -21,6 +21,7 @@ func bindDocumentsAPI(g *echo.Group, h *handler) {
 	g.GET("/documents/:id", h.getDocument, requireAuth)
 	g.DELETE("/documents/:id", h.deleteDocument, requireAuth)
 	g.GET("/documents/:id/chunks/:chunkId", h.getChunk, requireAuth)
+	g.PUT("/documents/:id/sharing", h.shareDocument, requireAuth)
 }
 
 // uploadDocuments reads every "file" part of a multipart body (each at
@@ -129,4 +130,20 @@ func (h *handler) getChunk(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, ch)
+}
+
+// shareDocument sets who besides the owner may read a document.
+func (h *handler) shareDocument(c echo.Context) error {
+	var in struct {
+		Users    []string `json:"users"`
+		Everyone bool     `json:"everyone"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	d, err := h.app.Documents.Share(c.Request().Context(), me(c).UserID, c.Param("id"), in.Users, in.Everyone)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, d)
 }

@@ -19,7 +19,7 @@ import (
 
 type store struct{ chunks []storage.Chunk }
 
-func (s store) ListDocuments(ctx context.Context, owner string) ([]storage.Document, error) {
+func (s store) ReadableDocuments(ctx context.Context, owner string) ([]storage.Document, error) {
 	return []storage.Document{{ID: "d1", OwnerID: owner, Title: "Herons", Status: storage.DocumentReady}}, nil
 }
 

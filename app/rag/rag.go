@@ -32,7 +32,7 @@ import (
 
 // Store is what rag reads.
 type Store interface {
-	ListDocuments(ctx context.Context, ownerID string) ([]storage.Document, error)
+	ReadableDocuments(ctx context.Context, userID string) ([]storage.Document, error)
 	ChunksByID(ctx context.Context, ids []string) ([]storage.Chunk, error)
 }
 
@@ -325,11 +325,12 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 	return out, nil
 }
 
-// readable returns the filter of documents the user may read — all their
-// ready documents, or the asked ones, each of which must be theirs — and
-// the documents' titles.
+// readable returns the filter of documents the user may read — their own
+// and those shared with them that are ready, or the asked ones, each of
+// which must be readable — and the documents' titles. Every index applies
+// this filter before ranking.
 func (s *Service) readable(ctx context.Context, userID, collection string, asked []string) (vector.Filter, map[string]string, error) {
-	docs, err := s.store.ListDocuments(ctx, userID)
+	docs, err := s.store.ReadableDocuments(ctx, userID)
 	if err != nil {
 		return vector.Filter{}, nil, err
 	}

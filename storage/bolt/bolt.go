@@ -43,6 +43,7 @@ var (
 	bMessagesID    = []byte("messages_id")
 	bDocuments     = []byte("documents")
 	bDocsOwner     = []byte("documents_owner")
+	bDocsShared    = []byte("documents_shared")
 	bChunks        = []byte("chunks")
 	bChunksDoc     = []byte("chunks_document")
 	bVectors       = []byte("vectors")
@@ -51,7 +52,7 @@ var (
 	bSettings      = []byte("settings")
 
 	allBuckets = [][]byte{bMeta, bUsers, bUsersEmail, bInvites, bRefresh, bRefreshFamily,
-		bAPIKeys, bAPIKeysUser, bChats, bChatsUser, bMessages, bMessagesID, bDocuments, bDocsOwner,
+		bAPIKeys, bAPIKeysUser, bChats, bChatsUser, bMessages, bMessagesID, bDocuments, bDocsOwner, bDocsShared,
 		bChunks, bChunksDoc, bVectors, bLedger, bSettings, bIngestJobs}
 
 	keySchemaVersion = []byte("schema_version")

@@ -71,11 +71,92 @@ func ownedDocument(tx *bbolt.Tx, ownerID, id string) (storage.Document, error) {
 	return d, nil
 }
 
-// DocumentByID returns the owner's document.
-func (s *Store) DocumentByID(ctx context.Context, ownerID, id string) (d storage.Document, err error) {
+// everyone is the sharing key of documents shared with every user.
+const everyone = "*"
+
+// readableDocument returns the document if userID owns it or it is shared
+// with them or with everyone.
+func readableDocument(tx *bbolt.Tx, userID, id string) (storage.Document, error) {
+	d, err := get[storage.Document](tx.Bucket(bDocuments), id)
+	if err != nil {
+		return d, err
+	}
+	shared := tx.Bucket(bDocsShared)
+	if d.OwnerID != userID && shared.Get(pair(userID, id)) == nil && shared.Get(pair(everyone, id)) == nil {
+		return storage.Document{}, storage.ErrNotFound
+	}
+	return d, nil
+}
+
+// DocumentByID returns a document the user may read.
+func (s *Store) DocumentByID(ctx context.Context, userID, id string) (d storage.Document, err error) {
 	err = s.db.View(func(tx *bbolt.Tx) error {
-		d, err = ownedDocument(tx, ownerID, id)
+		d, err = readableDocument(tx, userID, id)
 		return err
+	})
+	return d, err
+}
+
+// ReadableDocuments returns the user's own and shared documents.
+func (s *Store) ReadableDocuments(ctx context.Context, userID string) ([]storage.Document, error) {
+	out := []storage.Document{}
+	seen := map[string]bool{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		docs := tx.Bucket(bDocuments)
+		add := func(id string) error {
+			if seen[id] {
+				return nil
+			}
+			seen[id] = true
+			d, err := get[storage.Document](docs, id)
+			if err == nil {
+				out = append(out, d)
+			}
+			return err
+		}
+		if err := children(tx.Bucket(bDocsOwner), userID, add); err != nil {
+			return err
+		}
+		if err := children(tx.Bucket(bDocsShared), userID, add); err != nil {
+			return err
+		}
+		return children(tx.Bucket(bDocsShared), everyone, add)
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	return out, err
+}
+
+// ShareDocument replaces the document's readers.
+func (s *Store) ShareDocument(ctx context.Context, ownerID, id string, userIDs []string, all bool) (d storage.Document, err error) {
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		if d, err = ownedDocument(tx, ownerID, id); err != nil {
+			return err
+		}
+		shared := tx.Bucket(bDocsShared)
+		for _, u := range append(d.SharedWith, everyone) {
+			if err := shared.Delete(pair(u, id)); err != nil {
+				return err
+			}
+		}
+		d.SharedWith, d.SharedAll = nil, all
+		for _, u := range userIDs {
+			if u == ownerID || u == "" {
+				continue
+			}
+			if tx.Bucket(bUsers).Get([]byte(u)) == nil {
+				return fmt.Errorf("bolt: share with unknown user %s: %w", u, storage.ErrNotFound)
+			}
+			d.SharedWith = append(d.SharedWith, u)
+			if err := shared.Put(pair(u, id), nil); err != nil {
+				return err
+			}
+		}
+		if all {
+			if err := shared.Put(pair(everyone, id), nil); err != nil {
+				return err
+			}
+		}
+		return put(tx.Bucket(bDocuments), id, d)
 	})
 	return d, err
 }
@@ -98,8 +179,14 @@ func (s *Store) ListDocuments(ctx context.Context, ownerID string) ([]storage.Do
 func (s *Store) DeleteDocument(ctx context.Context, ownerID, id string) ([]string, error) {
 	var removed []string
 	err := s.db.Update(func(tx *bbolt.Tx) error {
-		if _, err := ownedDocument(tx, ownerID, id); err != nil {
+		d, err := ownedDocument(tx, ownerID, id)
+		if err != nil {
 			return err
+		}
+		for _, u := range append(d.SharedWith, everyone) {
+			if err := tx.Bucket(bDocsShared).Delete(pair(u, id)); err != nil {
+				return err
+			}
 		}
 		byDoc := tx.Bucket(bChunksDoc)
 		if err := children(byDoc, id, func(cid string) error {
@@ -159,10 +246,10 @@ func (s *Store) ChunksByID(ctx context.Context, ids []string) ([]storage.Chunk, 
 	return out, err
 }
 
-// ChunkByID returns one chunk of the owner's document.
-func (s *Store) ChunkByID(ctx context.Context, ownerID, documentID, chunkID string) (c storage.Chunk, err error) {
+// ChunkByID returns one chunk of a document the user may read.
+func (s *Store) ChunkByID(ctx context.Context, userID, documentID, chunkID string) (c storage.Chunk, err error) {
 	err = s.db.View(func(tx *bbolt.Tx) error {
-		if _, err := ownedDocument(tx, ownerID, documentID); err != nil {
+		if _, err := readableDocument(tx, userID, documentID); err != nil {
 			return err
 		}
 		if c, err = readChunk(tx, chunkID); err != nil {

@@ -479,3 +479,59 @@ func testIngestQueue(t *testing.T, s storage.Store) {
 	require.NoError(t, err)
 	require.False(t, ok)
 }
+
+// testSharing: a shared document is readable (not deletable) by its
+// readers, and by everyone when shared with all; unsharing takes it back.
+func testSharing(t *testing.T, s storage.Store) {
+	ctx := context.Background()
+	a, b, c := user("a@example.com", storage.RoleMember), user("b@example.com", storage.RoleMember), user("c@example.com", storage.RoleMember)
+	for _, u := range []storage.User{a, b, c} {
+		require.NoError(t, s.CreateUser(ctx, u))
+	}
+	d := storage.Document{ID: storage.NewID(), OwnerID: a.ID, Title: "a's", Status: storage.DocumentReady, CreatedAt: t0}
+	chunk := storage.Chunk{ID: storage.NewID(), DocumentID: d.ID, OwnerID: a.ID, Text: "x", Vector: []float32{1}}
+	require.NoError(t, s.CreateDocuments(ctx, []storage.Document{d}, []storage.Chunk{chunk}))
+
+	readable := func(u storage.User) int {
+		docs, err := s.ReadableDocuments(ctx, u.ID)
+		require.NoError(t, err)
+		return len(docs)
+	}
+	require.Equal(t, 1, readable(a))
+	require.Equal(t, 0, readable(b))
+	_, err := s.DocumentByID(ctx, b.ID, d.ID)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	_, err = s.ShareDocument(ctx, b.ID, d.ID, []string{b.ID}, false)
+	require.ErrorIs(t, err, storage.ErrNotFound, "only the owner shares")
+	_, err = s.ShareDocument(ctx, a.ID, d.ID, []string{"no-such-user"}, false)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	shared, err := s.ShareDocument(ctx, a.ID, d.ID, []string{b.ID}, false)
+	require.NoError(t, err)
+	require.Equal(t, []string{b.ID}, shared.SharedWith)
+	require.Equal(t, 1, readable(b))
+	require.Equal(t, 0, readable(c))
+	_, err = s.ChunkByID(ctx, b.ID, d.ID, chunk.ID)
+	require.NoError(t, err, "a reader may open the cited span")
+	_, err = s.DeleteDocument(ctx, b.ID, d.ID)
+	require.ErrorIs(t, err, storage.ErrNotFound, "readers do not delete")
+	mine, err := s.ListDocuments(ctx, b.ID)
+	require.NoError(t, err)
+	require.Empty(t, mine, "shared is not owned")
+
+	_, err = s.ShareDocument(ctx, a.ID, d.ID, nil, true)
+	require.NoError(t, err)
+	require.Equal(t, 1, readable(c), "everyone")
+	require.Equal(t, 1, readable(b))
+	require.Equal(t, 1, readable(a), "listed once for its owner")
+
+	_, err = s.ShareDocument(ctx, a.ID, d.ID, nil, false)
+	require.NoError(t, err)
+	require.Equal(t, 0, readable(b))
+	require.Equal(t, 0, readable(c))
+	_, err = s.ShareDocument(ctx, a.ID, d.ID, []string{c.ID}, false)
+	require.NoError(t, err)
+	_, err = s.DeleteDocument(ctx, a.ID, d.ID)
+	require.NoError(t, err)
+	require.Equal(t, 0, readable(c), "deleting removes the shares")
+}

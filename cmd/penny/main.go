@@ -33,6 +33,8 @@ Usage:
   penny [serve] [flags]                     start the server (default)
   penny user create --email E [--admin]     create an account (password from
                                             PENNY_USER_PASSWORD or standard input)
+  penny ingest [--collection NAME] PATH...   upload files and folders to a running penny
+                                            (PENNY_URL, PENNY_API_KEY), with progress
   penny costs report --month 2026-11 [--format md|csv]
                                             the month's savings report, from the ledger
   penny providers check                     ping every configured provider and make
@@ -59,6 +61,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		err = serve(args, stderr, getenv)
 	case "user":
 		err = user(args, stdin, stdout, stderr, getenv)
+	case "ingest":
+		err = ingest(args, stdout, stderr, getenv)
 	case "costs":
 		err = costsCmd(args, stdout, stderr, getenv)
 	case "providers":

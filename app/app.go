@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -34,7 +35,7 @@ import (
 	"github.com/penny-dev/penny/storage/cache"
 	"github.com/penny-dev/penny/storage/cache/lru"
 	"github.com/penny-dev/penny/vector"
-	"github.com/penny-dev/penny/vector/exact"
+	"github.com/penny-dev/penny/vector/hnsw"
 	"github.com/penny-dev/penny/vector/keyword"
 )
 
@@ -256,9 +257,10 @@ func (a *App) startProbes(ctx context.Context, interval time.Duration) {
 	}()
 }
 
-// openIndexes opens the keyword index and loads the vector index from the
-// stored vectors, rebuilding the keyword index when it disagrees with the
-// store (or cannot be opened).
+// openIndexes opens the keyword index and the vector index: from its
+// snapshot when the snapshot matches the store (same embedding model, same
+// chunks), else rebuilt from the stored vectors. The keyword index is
+// rebuilt when it disagrees with the store or cannot be opened.
 func (a *App) openIndexes(ctx context.Context) error {
 	path := a.Config.KeywordIndexPath()
 	rebuild := func() (vector.KeywordIndex, error) {
@@ -270,7 +272,8 @@ func (a *App) openIndexes(ctx context.Context) error {
 		}
 		return keyword.Open(path)
 	}
-	a.Indexes = &retrieval.Indexes{EmbedModel: a.EmbedModel.ID, Vectors: exact.New(a.EmbedModel.Dimensions), Logger: a.Logger}
+	newVectors := func() vector.Index { return hnsw.New(a.EmbedModel.Dimensions, hnsw.Options{}) }
+	a.Indexes = &retrieval.Indexes{EmbedModel: a.EmbedModel.ID, Vectors: newVectors(), NewVectors: newVectors, Logger: a.Logger}
 	var kw vector.KeywordIndex
 	kw, err := keyword.Open(path)
 	if err != nil {
@@ -281,11 +284,39 @@ func (a *App) openIndexes(ctx context.Context) error {
 	}
 	a.Indexes.Keywords = kw
 	start := time.Now()
-	if err := a.Indexes.Load(ctx, a.Store, rebuild); err != nil {
+	loaded := a.loadVectorSnapshot(ctx)
+	if err := a.Indexes.Load(ctx, a.Store, rebuild, loaded); err != nil {
 		return err
 	}
-	a.Logger.Info("indexes loaded", slog.Int("chunks", a.Indexes.Vectors.Len()), slog.Duration("took", time.Since(start)))
+	a.Logger.Info("indexes loaded", slog.Int("chunks", a.Indexes.Vectors.Len()), slog.Bool("fromSnapshot", loaded), slog.Duration("took", time.Since(start)))
 	return nil
+}
+
+func (a *App) vectorSnapshotPath() string {
+	return filepath.Join(filepath.Dir(a.Config.KeywordIndexPath()), "vectors.hnsw")
+}
+
+// loadVectorSnapshot uses the HNSW snapshot if it was built with the
+// index's model from exactly the chunks in the store.
+func (a *App) loadVectorSnapshot(ctx context.Context) bool {
+	x, model, err := hnsw.Load(a.vectorSnapshotPath(), hnsw.Options{})
+	if errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	if err != nil {
+		a.Logger.Warn("vector snapshot unreadable; rebuilding from the store", slog.Any("error", err))
+		return false
+	}
+	var stored hnsw.Fingerprint
+	if err := a.Store.EachChunkID(ctx, func(id string) error { stored.Add(id); return nil }); err != nil {
+		return false
+	}
+	if model != a.EmbedModel.ID || x.Fingerprint() != stored {
+		a.Logger.Warn("vector snapshot is stale; rebuilding from the store", slog.String("model", model))
+		return false
+	}
+	a.Indexes.Vectors = x
+	return true
 }
 
 // Ready reports whether the App can serve: the store answers.
@@ -307,8 +338,15 @@ func (a *App) Close() error {
 		_ = a.pdf.Close()
 	}
 	var errs []error
-	if a.Indexes != nil && a.Indexes.Keywords != nil {
-		errs = append(errs, a.Indexes.Keywords.Close())
+	if a.Indexes != nil {
+		if x, ok := a.Indexes.Vectors.(*hnsw.Index); ok {
+			if err := x.Save(a.vectorSnapshotPath(), a.EmbedModel.ID); err != nil {
+				errs = append(errs, fmt.Errorf("app: save vector snapshot: %w", err))
+			}
+		}
+		if a.Indexes.Keywords != nil {
+			errs = append(errs, a.Indexes.Keywords.Close())
+		}
 	}
 	if a.Store != nil {
 		errs = append(errs, a.Store.Close())

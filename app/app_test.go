@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -56,4 +57,41 @@ func TestIndexesRecoverFromTheStore(t *testing.T) {
 			require.Contains(t, ask(t, ta, login.JSON(t)["accessToken"].(string)), "heronries")
 		})
 	}
+}
+
+// TestVectorSnapshot: the HNSW graph is saved on stop and loaded on start
+// when it matches the store; a broken or stale one is rebuilt.
+func TestVectorSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	ta := apptest.Open(t, dir, nil)
+	ada := ta.Register("ada@example.com")
+	require.Equal(t, http.StatusCreated, ta.Upload(ada.Token, apptest.File{Name: "h.md", Content: doc}).Status)
+	snapshot := filepath.Join(dir, "index", "vectors.hnsw")
+	ta.Stop()
+	require.FileExists(t, snapshot)
+
+	check := func() {
+		ta := apptest.Open(t, dir, nil)
+		defer ta.Stop()
+		require.Equal(t, 1, ta.Indexes.Vectors.Len())
+		login := ta.Do(http.MethodPost, "/api/auth/login", "", map[string]string{"email": "ada@example.com", "password": "correct horse battery"})
+		require.Contains(t, ask(t, ta, login.JSON(t)["accessToken"].(string)), "heronries")
+	}
+	check() // from the snapshot
+
+	require.NoError(t, os.WriteFile(snapshot, []byte("garbage"), 0o600))
+	check() // rebuilt from the store
+
+	// Stale: a crash after a write to the store but before the snapshot.
+	ta = apptest.Open(t, dir, nil)
+	raw, err := os.ReadFile(snapshot)
+	require.NoError(t, err)
+	login := ta.Do(http.MethodPost, "/api/auth/login", "", map[string]string{"email": "ada@example.com", "password": "correct horse battery"})
+	tok := login.JSON(t)["accessToken"].(string)
+	require.Equal(t, http.StatusCreated, ta.Upload(tok, apptest.File{Name: "more.md", Content: "# Robins\n\nRobins sing at dawn."}).Status)
+	ta.Stop()
+	require.NoError(t, os.WriteFile(snapshot, raw, 0o600)) // the older snapshot
+	ta = apptest.Open(t, dir, nil)
+	defer ta.Stop()
+	require.Equal(t, 2, ta.Indexes.Vectors.Len(), "the stale snapshot was not used")
 }

@@ -335,6 +335,9 @@ type DocumentStore interface {
 	EachChunk(ctx context.Context, fn func(Chunk) error) error
 	// CountChunks is the number of stored chunks.
 	CountChunks(ctx context.Context) (int, error)
+	// EachChunkID calls fn with every chunk id, without reading chunks
+	// (cheap: to check an index snapshot against the store).
+	EachChunkID(ctx context.Context, fn func(id string) error) error
 }
 
 // Ledger services: what a model call was made for.

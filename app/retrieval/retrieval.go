@@ -29,7 +29,9 @@ type Indexes struct {
 	Keywords   vector.KeywordIndex
 	// Weights are the RRF weights of vector and keyword results. Default 1, 1.
 	Weights [2]float64
-	Logger  *slog.Logger
+	// NewVectors makes an empty vector index (to rebuild).
+	NewVectors func() vector.Index
+	Logger     *slog.Logger
 }
 
 // Add indexes chunks in both indexes. Chunks of another embedding model
@@ -70,10 +72,11 @@ func (x *Indexes) Remove(ctx context.Context, ids []string) error {
 	return x.Keywords.Delete(ctx, ids)
 }
 
-// Load fills the in-memory vector index from the store and rebuilds the
-// keyword index when its size disagrees with the store (a crash between
-// the store write and the index write).
-func (x *Indexes) Load(ctx context.Context, store Chunks, rebuildKeywords func() (vector.KeywordIndex, error)) error {
+// Load fills the vector index from the store (unless vectorsLoaded: it
+// came from a snapshot that matches the store) and rebuilds the keyword
+// index when its size disagrees with the store (a crash between the store
+// write and the index write).
+func (x *Indexes) Load(ctx context.Context, store Chunks, rebuildKeywords func() (vector.KeywordIndex, error), vectorsLoaded bool) error {
 	want, err := store.CountChunks(ctx)
 	if err != nil {
 		return err
@@ -83,6 +86,13 @@ func (x *Indexes) Load(ctx context.Context, store Chunks, rebuildKeywords func()
 		return err
 	}
 	keywords := have != want
+	if keywords && vectorsLoaded {
+		vectorsLoaded = false // one pass over the store fills both
+		x.Vectors = x.NewVectors()
+	}
+	if vectorsLoaded && !keywords {
+		return nil
+	}
 	if keywords {
 		x.Logger.Warn("keyword index disagrees with the store; rebuilding", slog.Int("indexed", have), slog.Int("stored", want))
 		if x.Keywords, err = rebuildKeywords(); err != nil {

@@ -287,3 +287,10 @@ func (s *Store) CountChunks(ctx context.Context) (n int, err error) {
 	})
 	return n, err
 }
+
+// EachChunkID calls fn with every chunk id (keys only).
+func (s *Store) EachChunkID(ctx context.Context, fn func(string) error) error {
+	return s.db.View(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bChunks).ForEach(func(k, _ []byte) error { return fn(string(k)) })
+	})
+}

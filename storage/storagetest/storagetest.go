@@ -313,6 +313,9 @@ func testDocuments(t *testing.T, s storage.Store) {
 		return nil
 	}))
 	require.Equal(t, 3, seen)
+	var ids []string
+	require.NoError(t, s.EachChunkID(ctx, func(id string) error { ids = append(ids, id); return nil }))
+	require.ElementsMatch(t, []string{chunks[0].ID, chunks[1].ID, chunks[2].ID}, ids)
 
 	_, err = s.DeleteDocument(ctx, "u2", d1.ID)
 	require.ErrorIs(t, err, storage.ErrNotFound)

@@ -109,6 +109,11 @@ func (s *Service) process(ctx context.Context, job storage.IngestJob) {
 	}
 	chunks := make([]storage.Chunk, len(p.spans))
 	for i, sp := range p.spans {
+		if sp.Heading == "" {
+			// A chunk without a heading is introduced by its document's
+			// title: later chunks of a paper or a page keep their subject.
+			sp.Heading = doc.Title
+		}
 		chunks[i] = storage.Chunk{ID: storage.NewID(), DocumentID: doc.ID, OwnerID: doc.OwnerID, Ordinal: i, Heading: sp.Heading,
 			Text: sp.Text, Start: sp.Start, End: sp.End, Tokens: sp.Tokens, EmbedModel: s.opts.EmbedModel, Page: p.ex.PageAt(sp.Start)}
 	}

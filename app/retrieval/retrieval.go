@@ -27,7 +27,9 @@ type Indexes struct {
 	EmbedModel string
 	Vectors    vector.Index
 	Keywords   vector.KeywordIndex
-	// Weights are the RRF weights of vector and keyword results. Default 1, 1.
+	// Weights are the RRF weights of vector and keyword results. Default
+	// 1, 1. A vector weight of 0 ranks by keywords and lets nearest
+	// neighbours only fill in what the words missed.
 	Weights [2]float64
 	// NewVectors makes an empty vector index (to rebuild).
 	NewVectors func() vector.Index
@@ -160,6 +162,22 @@ func (x *Indexes) Search(ctx context.Context, query []float32, text string, k in
 	if w == [2]float64{} {
 		w = [2]float64{1, 1}
 	}
-	fused := vector.Fuse([][]vector.Hit{vec, kw}, w[:])
+	var fused []vector.Hit
+	if w[0] == 0 {
+		// Keyword order first; nearest neighbours only fill in what the
+		// words missed.
+		fused = append(fused, kw...)
+		seen := map[string]bool{}
+		for _, h := range kw {
+			seen[h.ID] = true
+		}
+		for _, h := range vec {
+			if !seen[h.ID] {
+				fused = append(fused, h)
+			}
+		}
+	} else {
+		fused = vector.Fuse([][]vector.Hit{vec, kw}, w[:])
+	}
 	return fused[:min(k, len(fused))], ModeHybrid, nil
 }

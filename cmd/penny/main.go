@@ -35,6 +35,8 @@ Usage:
                                             PENNY_USER_PASSWORD or standard input)
   penny ingest [--collection NAME] PATH...   upload files and folders to a running penny
                                             (PENNY_URL, PENNY_API_KEY), with progress
+  penny eval --dataset DIR [--split test]   retrieval quality (nDCG@10, recall@100) on a
+                                            BEIR-layout dataset, in a temporary data dir
   penny costs report --month 2026-11 [--format md|csv]
                                             the month's savings report, from the ledger
   penny providers check                     ping every configured provider and make
@@ -61,6 +63,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		err = serve(args, stderr, getenv)
 	case "user":
 		err = user(args, stdin, stdout, stderr, getenv)
+	case "eval":
+		err = evalCmd(args, stdout, stderr, getenv)
 	case "ingest":
 		err = ingest(args, stdout, stderr, getenv)
 	case "costs":

@@ -30,6 +30,7 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "where to write the report")
 	calls := flag.Int("calls", 4000, "calls per measurement")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
+	hnswN := flag.Int("hnsw-n", 100000, "vectors in the HNSW benchmark")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -48,6 +49,7 @@ func main() {
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	routerOverhead(&b, *calls)
 	gateway(&b)
+	hnswBench(&b, *hnswN)
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}

@@ -62,6 +62,7 @@ func gateway(b *strings.Builder) {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/chat/completions", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+auth)
 			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Cache-Control", "no-cache") // measure the uncached path
 			resp, err := hc.Do(req)
 			if err != nil {
 				return err
@@ -77,7 +78,7 @@ func gateway(b *strings.Builder) {
 	direct, via := post(fake.BaseURL(), "sk-bench", body), post(srv.URL+"/v1", key, body)
 
 	fmt.Fprintln(b, "\n## Gateway (`/v1/chat/completions`)")
-	fmt.Fprintln(b, "\nThe same request sent over HTTP on loopback to the fake OpenAI directly and to penny's `/v1` (auth by API key, per-key limits, routing, the upstream call, a durable ledger entry). The real App runs on a temporary data dir.")
+	fmt.Fprintln(b, "\nThe same request sent over HTTP on loopback to the fake OpenAI directly and to penny's `/v1` (auth by API key, per-key limits, routing, the upstream call, a durable ledger entry), with `Cache-Control: no-cache` so penny's caches are bypassed and every request reaches the upstream. The real App runs on a temporary data dir.")
 	fmt.Fprintln(b, "\n| measurement | direct | through penny | added |")
 	fmt.Fprintln(b, "|---|---|---|---|")
 	d, p := measure(direct, 2000, 1), measure(via, 2000, 1)
@@ -109,6 +110,7 @@ func ttft(hc *http.Client, url, key, body string, n int) result {
 		req, _ := http.NewRequest(http.MethodPost, url+"/chat/completions", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Cache-Control", "no-cache") // measure the uncached path
 		start := time.Now()
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -179,6 +181,7 @@ func streams(hc *http.Client, url, key, body string, n int) (int, int, time.Dura
 			req, _ := http.NewRequest(http.MethodPost, url+"/chat/completions", strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+key)
 			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Cache-Control", "no-cache") // measure the uncached path
 			resp, err := hc.Do(req)
 			if err != nil {
 				return

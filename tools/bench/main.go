@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -31,6 +32,7 @@ func main() {
 	calls := flag.Int("calls", 4000, "calls per measurement")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	hnswN := flag.Int("hnsw-n", 100000, "vectors in the HNSW benchmark")
+	dataset := flag.String("dataset", "../shared/datasets/scifact", "BEIR dataset for retrieval quality")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -49,7 +51,9 @@ func main() {
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	routerOverhead(&b, *calls)
 	gateway(&b)
+	ingestion(&b, 40, 10)
 	hnswBench(&b, *hnswN)
+	retrievalQuality(&b, *dataset)
 	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
 		log.Fatal(err)
 	}
@@ -150,3 +154,20 @@ func measure(fn func(context.Context) error, calls, conc int) result {
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Nanoseconds())/1000) }
+
+// runEval runs `penny eval` (the real binary path) and returns its table.
+func runEval(dir string) (string, error) {
+	bin := filepath.Join(os.TempDir(), "penny-bench-eval")
+	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/penny").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build: %v: %s", err, out)
+	}
+	defer os.Remove(bin)
+	cmd := exec.Command(bin, "eval", "--dataset", dir, "--split", "test")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "PENNY_OLLAMA_URL=off"}
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("penny eval: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return strings.Join(lines, "\n") + "\n", nil
+}

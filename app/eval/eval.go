@@ -123,8 +123,10 @@ type Corpus struct {
 	byDoc map[string]string
 }
 
-// Ingest uploads the corpus (one text file per entry, title then text)
-// through the documents service and waits until every one is ready.
+// Ingest uploads the corpus through the documents service, one Markdown
+// file per entry with its title as the heading (so that, as for any
+// uploaded Markdown, every chunk carries the title), and waits until every
+// one is ready.
 func Ingest(ctx context.Context, a *app.App, d Dataset) (*Corpus, error) {
 	s, err := a.Auth.Register(ctx, "eval@penny.invalid", "penny-eval-password", "")
 	if err != nil {
@@ -135,14 +137,14 @@ func Ingest(ctx context.Context, a *app.App, d Dataset) (*Corpus, error) {
 	for start := 0; start < len(d.Corpus); start += 200 {
 		var files []documents.File
 		for _, doc := range d.Corpus[start:min(start+200, len(d.Corpus))] {
-			files = append(files, documents.File{Name: doc.ID + ".txt", Data: []byte(doc.Title + "\n\n" + doc.Text)})
+			files = append(files, documents.File{Name: doc.ID + ".md", Data: []byte(markdown(doc))})
 		}
 		docs, err := a.Documents.Upload(ctx, c.user, "eval", "", files)
 		if err != nil {
 			return nil, err
 		}
 		for _, pd := range docs {
-			c.byDoc[pd.ID] = strings.TrimSuffix(pd.Filename, ".txt")
+			c.byDoc[pd.ID] = strings.TrimSuffix(pd.Filename, ".md")
 			all = append(all, pd.ID)
 		}
 	}
@@ -157,6 +159,16 @@ func Ingest(ctx context.Context, a *app.App, d Dataset) (*Corpus, error) {
 	}
 	c.filter = vector.ForDocuments(all...)
 	return c, nil
+}
+
+// markdown is a corpus entry as a Markdown document: the title as its
+// heading (an entry without one is headed by its id), then the text.
+func markdown(d Doc) string {
+	title := strings.Join(strings.Fields(d.Title), " ")
+	if title == "" {
+		title = d.ID
+	}
+	return "# " + title + "\n\n" + d.Text
 }
 
 // Scores are the metrics of one retrieval mode.

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/penny-dev/penny/providers"
 )
@@ -36,6 +38,9 @@ const (
 	maxSentences       = 3
 	maxPerPassage      = 2
 	minSentenceLetters = 12
+	// maxTitleWords: a line of at most this many words without a full
+	// stop is a heading, not a statement.
+	maxTitleWords = 8
 )
 
 type sentence struct {
@@ -58,7 +63,7 @@ func answer(question string, passages []providers.Passage) string {
 	df := map[string]int{}
 	for _, p := range passages {
 		for pos, s := range Sentences(p.Text) {
-			if letters(s) < minSentenceLetters {
+			if !statement(s) {
 				continue
 			}
 			terms := map[string]struct{}{}
@@ -105,7 +110,7 @@ func answer(question string, passages []providers.Passage) string {
 	if len(picked) == 0 {
 		closest := ""
 		for _, s := range Sentences(passages[0].Text) {
-			if closest == "" || letters(closest) < minSentenceLetters {
+			if closest == "" || !statement(closest) {
 				closest = s
 			}
 		}
@@ -128,6 +133,17 @@ func answer(question string, passages []providers.Passage) string {
 	return strings.Join(parts, " ")
 }
 
+// statement reports whether a sentence can be part of an answer: long
+// enough, not a question (an FAQ's heading is not its answer), and not a
+// title — a short line without a full stop.
+func statement(s string) bool {
+	if letters(s) < minSentenceLetters || strings.HasSuffix(s, "?") {
+		return false
+	}
+	last := s[len(s)-1]
+	return last == '.' || last == '!' || last == ';' || len(strings.Fields(s)) > maxTitleWords
+}
+
 func letters(s string) int {
 	n := 0
 	for _, r := range s {
@@ -139,12 +155,13 @@ func letters(s string) int {
 }
 
 // Sentences splits text into sentences: at ., ! or ? followed by a space,
-// and at line breaks (Markdown lists and headings are lines). Markdown
-// markers at the start of a line are dropped.
+// and at line breaks that end a block (Markdown lists and headings are
+// lines). A line break inside a sentence — hard-wrapped text, the lines of
+// a PDF page — is read as a space. Markdown markers at the start of a line
+// are dropped.
 func Sentences(text string) []string {
 	var out []string
-	for _, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(line), "#>*-+|` "))
+	for _, line := range logicalLines(text) {
 		start := 0
 		for i := 0; i < len(line); i++ {
 			c := line[i]
@@ -160,6 +177,59 @@ func Sentences(text string) []string {
 		}
 	}
 	return out
+}
+
+// logicalLines joins the physical lines of text that continue one
+// another: a line continues the previous one when the previous does not
+// end a sentence and this one starts in lower case or with a digit, and
+// neither is a Markdown block line (heading, list item, quote, table,
+// fence) nor blank.
+func logicalLines(text string) []string {
+	var out []string
+	prevBlock := true
+	for _, raw := range strings.Split(text, "\n") {
+		trimmed := strings.TrimSpace(raw)
+		block := markdownBlock(trimmed)
+		line := strings.TrimSpace(strings.TrimLeft(trimmed, "#>*-+|` "))
+		if n := len(out); n > 0 && line != "" && !block && !prevBlock && continues(out[n-1], line) {
+			out[n-1] += " " + line
+			continue
+		}
+		out = append(out, line)
+		prevBlock = block || line == ""
+	}
+	return out
+}
+
+// markdownBlock reports whether a trimmed line starts a Markdown block of
+// its own.
+func markdownBlock(line string) bool {
+	if line == "" {
+		return false
+	}
+	switch line[0] {
+	case '#', '>', '*', '-', '+', '|', '`', '~':
+		return true
+	}
+	if i := strings.IndexAny(line, ".)"); i > 0 && i <= 3 && i+1 < len(line) && line[i+1] == ' ' {
+		if _, err := strconv.Atoi(line[:i]); err == nil {
+			return true // "1. item"
+		}
+	}
+	return false
+}
+
+// continues reports whether next reads as the rest of prev's sentence.
+func continues(prev, next string) bool {
+	if prev == "" {
+		return false
+	}
+	switch prev[len(prev)-1] {
+	case '.', '!', '?', ':':
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(next)
+	return unicode.IsLower(r) || unicode.IsDigit(r) || r == '(' || r == '"' || r == '\''
 }
 
 func lastUserMessage(msgs []providers.Message) string {

@@ -91,6 +91,13 @@ func TestSentences(t *testing.T) {
 	require.Equal(t, []string{"One.", "Two!", "Three", "four?", "no"},
 		local.Sentences("One. Two!\n## Three\n\n- - four? no"))
 	require.Equal(t, []string{"v1.2 is out.", "Next"}, local.Sentences("v1.2 is out. Next"))
+	// Hard-wrapped lines (PDF pages, wrapped text) are one sentence; a
+	// title line, list items and a line after a full stop are not joined.
+	require.Equal(t, []string{"Solar Report", "Soiling from trees reduced output until the panels were cleaned.", "Next one."},
+		local.Sentences("Solar Report\nSoiling from trees reduced output until the panels were\ncleaned.\nNext one."))
+	require.Equal(t, []string{"Costs", "one", "two"}, local.Sentences("# Costs\n- one\n- two"))
+	ordered := local.Sentences("A list:\n1. first\nsecond line")
+	require.Equal(t, "second line", ordered[len(ordered)-1], "a numbered item is a block of its own")
 }
 
 func TestFallbackSaysUnavailable(t *testing.T) {

@@ -61,6 +61,9 @@ var (
 // ErrSchemaTooNew means the file was written by a newer penny.
 var ErrSchemaTooNew = errors.New("bolt: data was written by a newer penny")
 
+// ErrInUse means another process (a running penny serve) holds the file.
+var ErrInUse = errors.New("in use by another penny process")
+
 // Store is the bbolt-backed storage.Store.
 type Store struct {
 	db *bbolt.DB
@@ -71,6 +74,9 @@ type Store struct {
 	ledgerDone   chan struct{}
 }
 
+// lockTimeout is how long opening waits for another process's file lock.
+const lockTimeout = time.Second
+
 // Options tune Open. The zero value is usable.
 type Options struct {
 	// LockTimeout is how long Open waits for another process to release
@@ -78,13 +84,16 @@ type Options struct {
 	LockTimeout time.Duration
 	// InitialMmapSize avoids remapping while the file grows. Default 64 MiB.
 	InitialMmapSize int
+	// ReadOnly opens an existing file for reading only (doctor, restore
+	// checks): nothing is created or upgraded, every write fails.
+	ReadOnly bool
 }
 
 // Open opens (creating if needed) the store at path, records the schema
 // version in a new file, and refuses a file written by a newer penny.
 func Open(path string, opts Options) (*Store, error) {
 	if opts.LockTimeout == 0 {
-		opts.LockTimeout = time.Second
+		opts.LockTimeout = lockTimeout
 	}
 	if opts.InitialMmapSize == 0 {
 		opts.InitialMmapSize = 64 << 20
@@ -96,15 +105,20 @@ func Open(path string, opts Options) (*Store, error) {
 		Timeout:         opts.LockTimeout,
 		InitialMmapSize: opts.InitialMmapSize,
 		FreelistType:    bbolt.FreelistMapType,
+		ReadOnly:        opts.ReadOnly,
 	})
 	if err != nil {
 		if errors.Is(err, bbolt.ErrTimeout) {
-			return nil, fmt.Errorf("bolt: %s is in use by another penny process", path)
+			return nil, fmt.Errorf("bolt: %s is %w", path, ErrInUse)
 		}
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	s := &Store{db: db, ledgerQ: make(chan ledgerReq, maxLedgerBatch), ledgerDone: make(chan struct{})}
-	if err := s.migrate(); err != nil {
+	migrate := s.migrate
+	if opts.ReadOnly {
+		migrate = s.checkVersion
+	}
+	if err := migrate(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -133,6 +147,25 @@ func (s *Store) migrate() error {
 			return fmt.Errorf("%w (schema %d, this build knows %d): upgrade penny", ErrSchemaTooNew, v, migrations.BoltSchemaVersion)
 		}
 		// Upgrade steps for v < BoltSchemaVersion go here, one per version.
+		return nil
+	})
+}
+
+// checkVersion refuses a file without penny's schema or from a newer
+// penny, without writing.
+func (s *Store) checkVersion() error {
+	return s.db.View(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bMeta)
+		if meta == nil {
+			return errors.New("bolt: not a penny store (no meta bucket)")
+		}
+		v, err := strconv.Atoi(string(meta.Get(keySchemaVersion)))
+		if err != nil {
+			return fmt.Errorf("bolt: bad schema version %q", meta.Get(keySchemaVersion))
+		}
+		if v > migrations.BoltSchemaVersion {
+			return fmt.Errorf("%w (schema %d, this build knows %d): upgrade penny", ErrSchemaTooNew, v, migrations.BoltSchemaVersion)
+		}
 		return nil
 	})
 }

@@ -1,7 +1,10 @@
 package bolt_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -46,4 +49,53 @@ func TestSecondProcessGetsClearError(t *testing.T) {
 	defer s.Close()
 	_, err = bolt.Open(path, bolt.Options{LockTimeout: 50_000_000})
 	require.ErrorContains(t, err, "in use by another penny process")
+}
+
+func TestReadOnlyChangesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "penny.db")
+	_, err := bolt.Open(path, bolt.Options{ReadOnly: true})
+	require.Error(t, err, "read-only does not create a store")
+	s, err := bolt.Open(path, bolt.Options{})
+	require.NoError(t, err)
+	require.NoError(t, s.CreateUser(context.Background(), storage.User{ID: "u1", Email: "a@example.com", Role: storage.RoleAdmin}))
+	require.NoError(t, s.Close())
+	before, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	ro, err := bolt.Open(path, bolt.Options{ReadOnly: true})
+	require.NoError(t, err)
+	n, err := ro.CountUsers(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Error(t, ro.CreateUser(context.Background(), storage.User{ID: "u2", Email: "b@example.com"}))
+	require.NoError(t, ro.Close())
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, before, after)
+}
+
+func TestCompactKeepsTheData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "penny.db")
+	s, err := bolt.Open(path, bolt.Options{})
+	require.NoError(t, err)
+	ctx := context.Background()
+	for i := range 200 {
+		require.NoError(t, s.PutSetting(ctx, fmt.Sprintf("k%03d", i), bytes.Repeat([]byte("x"), 4096)))
+	}
+	for i := range 190 {
+		require.NoError(t, s.PutSetting(ctx, fmt.Sprintf("k%03d", i), []byte("y")))
+	}
+	_, _, err = bolt.Compact(path)
+	require.ErrorIs(t, err, bolt.ErrInUse, "not while the store is open")
+	require.NoError(t, s.Close())
+
+	before, after, err := bolt.Compact(path)
+	require.NoError(t, err)
+	require.Less(t, after, before)
+	s, err = bolt.Open(path, bolt.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	v, err := s.GetSetting(ctx, "k199")
+	require.NoError(t, err)
+	require.Len(t, v, 4096)
 }

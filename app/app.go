@@ -124,7 +124,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	if err != nil {
 		return nil, err
 	}
-	a.Routing, err = routing.New(ctx, st, a.Router, router.Settings{CheapPercent: cfg.Providers.CheapPercent}, cfg.Providers.ForceProvider)
+	a.Routing, err = routing.New(ctx, st, a.Router, router.Settings{CheapPercent: cfg.Providers.CheapPercent, ShadowPercent: cfg.Providers.ShadowPercent}, cfg.Providers.ForceProvider)
 	if err != nil {
 		return nil, err
 	}
@@ -158,11 +158,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	a.Costs.Quality = a.qualityLines
 	var bg context.Context
 	bg, a.stop = context.WithCancel(context.Background())
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		a.Documents.Run(bg, cfg.IngestWorkers)
-	}()
+	if cfg.IngestWorkers > 0 { // 0: maintenance commands, which ingest nothing
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.Documents.Run(bg, cfg.IngestWorkers)
+		}()
+	}
 	a.startProbes(bg, cfg.Providers.ProbeInterval)
 	a.Started = time.Now()
 	return a, nil
@@ -341,6 +343,9 @@ func (a *App) Close() error {
 		a.stop()
 	}
 	a.wg.Wait()
+	if a.Router != nil {
+		a.Router.Close() // shadow calls book on the ledger: before the store closes
+	}
 	if a.Budgets != nil {
 		a.Budgets.Close()
 	}

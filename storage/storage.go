@@ -389,6 +389,10 @@ type LedgerEntry struct {
 	APIKeyID string `json:"apiKeyId,omitempty"`
 	// Collection is set for calls that answered from one collection.
 	Collection string `json:"collection,omitempty"`
+	// Groundedness is the share of a document answer's sentences that
+	// its cited passages support (nil for other calls): the quality
+	// report's groundedness, shadow answers included.
+	Groundedness *float64 `json:"groundedness,omitempty"`
 }
 
 // LedgerFilter selects entries: Time in [From, To), and only UserID's when

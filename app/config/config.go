@@ -49,7 +49,9 @@ type Config struct {
 	// value: auto (0, 1 with the built-in embedder, measured better on
 	// SciFact; 1, 1 with a real embedding model).
 	HybridWeights [2]float64
-	// IngestWorkers parse and embed uploads in the background. Default 2.
+	// IngestWorkers parse and embed uploads in the background. Default 2;
+	// at least 1 when set by flag or environment (0 starts none: for
+	// maintenance commands).
 	IngestWorkers int
 	// ChunkTokens is the target chunk size in tokens. Default 200.
 	ChunkTokens int
@@ -130,6 +132,9 @@ type Providers struct {
 	ForceProvider string
 	// CheapPercent is the share of users on the cheap arm (0-100).
 	CheapPercent int
+	// ShadowPercent is the share of control-arm calls repeated on the
+	// cheap arm in the background, for comparison (0-100). Default 0.
+	ShadowPercent int
 	// Timeout bounds every provider call. Default 60s.
 	Timeout time.Duration
 	// ProbeInterval is how often providers are pinged; 0 disables. Default 5m.
@@ -280,6 +285,14 @@ var Settings = []Setting{
 			return fmt.Errorf("must be a whole number from 0 to 100")
 		}
 		c.Providers.CheapPercent = n
+		return nil
+	}),
+	setting("shadow-percent", "PENNY_SHADOW_PERCENT", "0", "share of control-arm calls (0-100) also sent to the cheap arm in the background, booked as arm shadow and never shown", func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100 {
+			return fmt.Errorf("must be a whole number from 0 to 100")
+		}
+		c.Providers.ShadowPercent = n
 		return nil
 	}),
 	setting("provider-timeout", "PENNY_PROVIDER_TIMEOUT", "60s", "time limit of one provider call", durationSetter(func(c *Config, d time.Duration) { c.Providers.Timeout = d })),

@@ -459,7 +459,7 @@ func TestCostMetricsReportStatementOverHTTP(t *testing.T) {
 	r = ta.Do(http.MethodGet, "/api/costs/report?format=md", admin.Token, nil)
 	require.Equal(t, http.StatusOK, r.Status)
 	require.Contains(t, string(r.Body), "# penny savings report")
-	require.Contains(t, string(r.Body), "| local/penny-local-extractive | cheap | 1 | 0 | – | – (0) |", "quality side by side (rag/query answers are not rated)")
+	require.Contains(t, string(r.Body), "| local/penny-local-extractive | cheap | 1 | 0 | – | 100 % (1) |", "quality side by side: rag/query answers are scored (on the ledger), not rated")
 	require.Contains(t, r.Header.Get("Content-Type"), "text/markdown")
 	r = ta.Do(http.MethodGet, "/api/costs/report?format=csv&month=2026-11", admin.Token, nil)
 	require.Equal(t, http.StatusOK, r.Status)

@@ -9,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/penny-dev/penny/app/apperr"
-	"github.com/penny-dev/penny/app/budgets"
 	"github.com/penny-dev/penny/app/costs"
 )
 
@@ -40,8 +39,9 @@ func (h *handler) getBudgets(c echo.Context) error {
 	return c.JSON(http.StatusOK, h.app.Budgets.Settings())
 }
 
+// putBudgets changes the budgets; a field left out keeps its value.
 func (h *handler) putBudgets(c echo.Context) error {
-	var in budgets.Settings
+	in := h.app.Budgets.Settings()
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}

@@ -106,6 +106,49 @@ func TestRoutingThroughRealProviders(t *testing.T) {
 	require.Positive(t, byProvider["cloudflare"][1], "failed attempts are booked too")
 }
 
+// TestShadowTrafficThroughTheServer: during a migration everyone stays on
+// OpenAI (cheapPercent 0) while shadowPercent copies their document
+// questions to Cloudflare in the background; the quality report then
+// shows the shadow arm's groundedness, cost and latency beside the
+// control arm's. A change that leaves a field out keeps its value.
+func TestShadowTrafficThroughTheServer(t *testing.T) {
+	ta, f := withProviders(t)
+	admin := ta.Register("admin@example.com")
+	upload(t, ta, admin.Token, apptest.File{Name: "herons.md", Content: herons})
+	r := ta.Do(http.MethodPut, "/api/admin/routing", admin.Token, map[string]any{"cheapPercent": 0, "shadowPercent": 100})
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	r = ta.Do(http.MethodPut, "/api/admin/routing", admin.Token, map[string]any{"forceProvider": ""})
+	require.Equal(t, http.StatusOK, r.Status)
+	require.EqualValues(t, 100, r.JSON(t)["shadowPercent"], "left out, kept")
+	require.EqualValues(t, 0, r.JSON(t)["cheapPercent"])
+	require.Equal(t, http.StatusBadRequest, ta.Do(http.MethodPut, "/api/admin/routing", admin.Token, map[string]any{"shadowPercent": 101}).Status)
+
+	before := f.cf.Requests()
+	r = ta.Do(http.MethodPost, "/api/rag/query", admin.Token, map[string]any{"question": "Where do grey herons nest?"})
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	require.Equal(t, "openai", r.JSON(t)["provider"], "the user is answered by the control arm")
+	ta.Router.Close() // wait for the shadow call
+	require.Greater(t, f.cf.Requests(), before+1, "the question was embedded and shadowed on Cloudflare")
+
+	var report struct {
+		Arms []struct {
+			Arm          string
+			Calls        int
+			Groundedness *float64
+		}
+	}
+	r = ta.Do(http.MethodGet, "/api/quality/report", admin.Token, nil)
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	r.Decode(t, &report)
+	arms := map[string]bool{}
+	for _, a := range report.Arms {
+		arms[a.Arm] = true
+		require.Equal(t, 1, a.Calls, a.Arm)
+		require.NotNil(t, a.Groundedness, a.Arm)
+	}
+	require.True(t, arms["control"] && arms["shadow"], string(r.Body))
+}
+
 // TestStreamBreakAfterFirstTokenIsAnError: once text reached the client,
 // a provider failure ends the stream with an error event — never a silent
 // clean end, never a second answer appended.
@@ -231,6 +274,12 @@ func TestBudgetsOverHTTP(t *testing.T) {
 
 	r = ta.Do(http.MethodGet, "/api/admin/budgets", admin.Token, nil)
 	require.Contains(t, string(r.Body), `"userMonthlyUsd":0.000001`)
+
+	// A change that names one field keeps the others.
+	r = ta.Do(http.MethodPut, "/api/admin/budgets", admin.Token, map[string]any{"globalMonthlyUsd": 200})
+	require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+	require.Contains(t, string(r.Body), `"userMonthlyUsd":0.000001`)
+	require.Contains(t, string(r.Body), `"globalMonthlyUsd":200`)
 }
 
 // TestCachesOverHTTP: a repeated question is answered from the caches,

@@ -4,8 +4,6 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/penny-dev/penny/providers/router"
 )
 
 func bindRoutingAPI(g *echo.Group, h *handler) {
@@ -18,10 +16,10 @@ func (h *handler) getRouting(c echo.Context) error {
 	return c.JSON(http.StatusOK, h.app.Routing.Get(c.Request().Context()))
 }
 
-// putRouting sets the rollback switch and the traffic split, at once and
-// persistently.
+// putRouting sets the rollback switch, the traffic split and shadow
+// traffic, at once and persistently; a field left out keeps its value.
 func (h *handler) putRouting(c echo.Context) error {
-	var in router.Settings
+	in := h.app.Routing.Stored()
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
@@ -29,7 +27,7 @@ func (h *handler) putRouting(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.log.Info("routing changed", "by", me(c).UserID, "forceProvider", st.ForceProvider, "cheapPercent", st.CheapPercent)
+	h.log.Info("routing changed", "by", me(c).UserID, "forceProvider", st.ForceProvider, "cheapPercent", st.CheapPercent, "shadowPercent", st.ShadowPercent)
 	return c.JSON(http.StatusOK, st)
 }
 

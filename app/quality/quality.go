@@ -180,6 +180,10 @@ func (s *Service) Report(ctx context.Context, from, to time.Time) (Report, error
 			}
 			r.Answers++
 			r.latencies = append(r.latencies, e.LatencyMs)
+			if e.Groundedness != nil {
+				r.Grounded++
+				r.groundSum += *e.Groundedness
+			}
 		}
 		return nil
 	})
@@ -198,10 +202,6 @@ func (s *Service) Report(ctx context.Context, from, to time.Time) (Report, error
 				} else {
 					r.Down++
 				}
-			}
-			if m.Groundedness >= 0 && len(m.Citations) > 0 {
-				r.Grounded++
-				r.groundSum += m.Groundedness
 			}
 		}
 		return nil

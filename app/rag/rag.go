@@ -269,13 +269,14 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 	}
 
 	req := providers.ChatRequest{Messages: prompt(q.History, q.Question, passages), Retrieval: true, Passages: passages}
-	res, err := s.router.Chat(ctx, call, req, onDelta)
-	if err != nil {
-		return Answer{}, modelError(err)
-	}
 	texts := map[int]string{}
 	for _, p := range passages {
 		texts[p.N] = p.Text
+	}
+	call.Judge = func(answer string) float64 { return quality.Groundedness(answer, texts) } // scores shadow answers
+	res, err := s.router.Chat(ctx, call, req, onDelta)
+	if err != nil {
+		return Answer{}, modelError(err)
 	}
 	out.Answer, out.Citations = checkCitations(res.Text, sources)
 	out.Groundedness = quality.Groundedness(out.Answer, texts)

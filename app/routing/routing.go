@@ -1,5 +1,6 @@
 // Package routing holds the admin's routing switches — the rollback
-// switch (force every chat call to one provider) and the traffic split —
+// switch (force every chat call to one provider), the traffic split and
+// shadow traffic —
 // persisted in the store and applied to the router at once, without a
 // restart. PENNY_FORCE_PROVIDER, when set, wins over the stored switch.
 package routing
@@ -9,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/penny-dev/penny/app/apperr"
 	"github.com/penny-dev/penny/providers/router"
@@ -36,6 +38,9 @@ type Service struct {
 	store    Store
 	router   Router
 	envForce string
+
+	mu     sync.Mutex
+	stored router.Settings // as the admin set them, without the environment's
 }
 
 // Status is the answer of GET /api/admin/routing.
@@ -64,8 +69,17 @@ func New(ctx context.Context, store Store, r Router, defaults router.Settings, e
 			return nil, fmt.Errorf("routing: PENNY_FORCE_PROVIDER: %w", err)
 		}
 	}
+	s.stored = stored
 	s.apply(stored)
 	return s, nil
+}
+
+// Stored returns the switches as the admin last set them (the base that a
+// change with some fields left out keeps).
+func (s *Service) Stored() router.Settings {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stored
 }
 
 func (s *Service) apply(st router.Settings) {
@@ -85,6 +99,9 @@ func (s *Service) Update(ctx context.Context, st router.Settings) (Status, error
 	if st.CheapPercent < 0 || st.CheapPercent > 100 {
 		return Status{}, apperr.Invalid("cheapPercent must be between 0 and 100")
 	}
+	if st.ShadowPercent < 0 || st.ShadowPercent > 100 {
+		return Status{}, apperr.Invalid("shadowPercent must be between 0 and 100")
+	}
 	if st.ForceProvider != "" {
 		if err := s.router.CheckProvider(st.ForceProvider); err != nil {
 			return Status{}, apperr.Invalid("forceProvider %q is not a configured provider (configured: %v)", st.ForceProvider, s.router.Providers())
@@ -94,9 +111,12 @@ func (s *Service) Update(ctx context.Context, st router.Settings) (Status, error
 	if err != nil {
 		return Status{}, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.store.PutSetting(ctx, settingKey, raw); err != nil {
 		return Status{}, err
 	}
+	s.stored = st
 	s.apply(st)
 	return s.Get(ctx), nil
 }

@@ -22,7 +22,9 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -81,7 +83,20 @@ type Settings struct {
 	// to the cheap arm; the others get the control arm (the OpenAI-only
 	// reference), when one is configured. Sticky per user.
 	CheapPercent int `json:"cheapPercent"`
+	// ShadowPercent is the share (0–100) of control-arm calls that are
+	// also sent, in the background, to the cheap arm's candidates. The
+	// shadow answer is never returned; it is booked with arm "shadow" (and
+	// scored, for document answers) so that the quality and cost reports
+	// compare the arms before any user is moved. Default 0.
+	ShadowPercent int `json:"shadowPercent"`
 }
+
+// ArmShadow marks the ledger entries of shadow calls.
+const ArmShadow = "shadow"
+
+// maxShadows caps the shadow calls in flight; more are skipped, never
+// queued, so that shadows cannot pile up behind a slow provider.
+const maxShadows = 8
 
 // Config wires a Router.
 type Config struct {
@@ -112,6 +127,9 @@ type Config struct {
 type Router struct {
 	cfg      Config
 	settings atomic.Pointer[Settings]
+	shadows  sync.WaitGroup
+	shadowN  atomic.Int32 // shadow calls in flight
+	closed   atomic.Bool
 	mu       sync.Mutex
 	breakers map[string]*breaker
 	stats    map[string]*stats
@@ -213,6 +231,10 @@ type Call struct {
 	// streamed answer is about to reach the caller, with the candidate that
 	// produced it (so a gateway can name the provider in its headers).
 	OnFirstToken func(provider, model string)
+	// Judge, if set, scores an answer's groundedness (0–1); the score is
+	// booked on the ledger entry of every answer, the shadow answers no
+	// caller sees included.
+	Judge func(answer string) float64
 }
 
 // Result is a finished model call as the router booked it.
@@ -231,6 +253,8 @@ type Result struct {
 	Reasons        []string
 	// Cache is "exact" when the answer came from the generation cache.
 	Cache string
+	// Groundedness is the Judge's score of the answer (nil without one).
+	Groundedness *float64
 }
 
 // EmbedResult is a finished embedding call.
@@ -436,7 +460,48 @@ func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest,
 			r.cfg.Cache.Set(ctx, cache.Generations, key, raw)
 		}
 	}
+	if err == nil && p.arm == "control" && !req.HasTools() {
+		r.maybeShadow(ctx, call, req, p)
+	}
 	return res, err
+}
+
+// maybeShadow sends a sampled control-arm call to the cheap arm in the
+// background (Settings.ShadowPercent). It is booked, scored and thrown
+// away; its cost is real and counts against budgets, but it replaced
+// nothing, so it carries no baseline.
+func (r *Router) maybeShadow(ctx context.Context, call Call, req providers.ChatRequest, p plan) {
+	set := r.CurrentSettings()
+	pct := set.ShadowPercent
+	if pct <= 0 || set.ForceProvider != "" || rand.IntN(100) >= pct || len(r.cfg.Tiers[p.tier]) == 0 || r.closed.Load() {
+		return // the rollback switch stops shadows too
+	}
+	if r.shadowN.Add(1) > maxShadows {
+		r.shadowN.Add(-1)
+		return
+	}
+	r.shadows.Add(1)
+	shadow := plan{tier: p.tier, arm: ArmShadow, cands: r.cfg.Tiers[p.tier],
+		reasons: []string{"shadow of a control-arm call (" + strconv.Itoa(pct) + "% shadowed)", "candidates: " + names(r.cfg.Tiers[p.tier])}}
+	call.OnFirstToken, call.NoCache = nil, true
+	go func() {
+		defer r.shadows.Done()
+		defer r.shadowN.Add(-1)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shadowTimeout)
+		defer cancel()
+		if _, err := r.chat(sctx, call, req, shadow, nil); err != nil {
+			r.cfg.Logger.Debug("shadow call failed", slog.Any("error", err))
+		}
+	}()
+}
+
+// shadowTimeout bounds one shadow call.
+const shadowTimeout = 2 * time.Minute
+
+// Close waits for the shadow calls in flight; later calls start none.
+func (r *Router) Close() {
+	r.closed.Store(true)
+	r.shadows.Wait()
 }
 
 // generationKey is the cache key of a chat call: per user (a cached answer
@@ -627,6 +692,13 @@ func (r *Router) attempt(ctx context.Context, call Call, c ChatCandidate, p plan
 	res.CostMicros = r.cost(m, res.Usage)
 	var baselineModel string
 	res.BaselineMicros, baselineModel = r.cfg.Catalog.BaselineCost("chat", p.tier, res.Usage)
+	if p.arm == ArmShadow {
+		res.BaselineMicros, baselineModel = 0, "" // it replaced nothing
+	}
+	if err == nil && call.Judge != nil {
+		g := call.Judge(resp.Text)
+		res.Groundedness = &g
+	}
 	if bookErr := r.book(ctx, call, "chat", res, baselineModel, err); bookErr != nil {
 		return Result{}, sent, bookErr
 	}
@@ -811,6 +883,7 @@ func (r *Router) book(ctx context.Context, call Call, kind string, res Result, b
 		CostMicros: res.CostMicros, BaselineMicros: res.BaselineMicros, BaselineModel: baselineModel,
 		Estimated: res.Usage.Estimated, LatencyMs: res.LatencyMs, Outcome: storage.OutcomeOK,
 		Reasons: res.Reasons, RequestID: call.RequestID, APIKeyID: call.APIKeyID, Collection: call.Collection,
+		Groundedness: res.Groundedness,
 	}
 	if callErr != nil {
 		e.Outcome = storage.OutcomeError

@@ -199,6 +199,65 @@ func TestRollbackSwitchAndTrafficSplit(t *testing.T) {
 	}
 }
 
+// TestShadowTraffic: with everyone on the control arm and shadowing on,
+// each control call is answered by the control model and repeated on the
+// cheap arm in the background, booked as arm "shadow" with a groundedness
+// score and no baseline; cheap-arm calls and a 0 % shadow are not copied.
+func TestShadowTraffic(t *testing.T) {
+	cheap, ref := &counting{}, &counting{}
+	l := &memLedger{}
+	r := build(t, router.Config{Ledger: l,
+		Tiers:   allTiers([]router.ChatCandidate{{Provider: "cloudflare", Model: "@cf/meta/llama-3.2-3b-instruct", Client: cheap}}),
+		Control: allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-4o-mini", Client: ref}}),
+	})
+	judge := func(answer string) float64 { return 0.75 }
+	r.SetSettings(router.Settings{CheapPercent: 0, ShadowPercent: 100})
+	for i := range 5 {
+		res, err := r.Chat(context.Background(), router.Call{UserID: fmt.Sprint("u", i), Judge: judge}, providers.ChatRequest{}, nil)
+		require.NoError(t, err)
+		require.Equal(t, "openai", res.Provider, "the user gets the control answer")
+		require.Equal(t, "control", res.Arm)
+	}
+	r.Close() // waits for the shadows
+	require.Equal(t, 5, ref.n())
+	require.Equal(t, 5, cheap.n(), "every control call was shadowed on the cheap arm")
+	shadows := 0
+	for _, e := range l.entries {
+		require.NotNil(t, e.Groundedness, "every judged answer is scored, control and shadow")
+		if e.Arm != router.ArmShadow {
+			continue
+		}
+		shadows++
+		require.Equal(t, "cloudflare", e.Provider)
+		require.Positive(t, e.CostMicros, "a shadow's cost is real")
+		require.Zero(t, e.BaselineMicros, "it replaced nothing")
+		require.InDelta(t, 0.75, *e.Groundedness, 1e-9)
+	}
+	require.Equal(t, 5, shadows)
+
+	// Cheap-arm traffic is never shadowed; 0 % shadows nothing; nor does
+	// the rollback switch or a closed router.
+	r2 := build(t, router.Config{Ledger: &memLedger{},
+		Tiers:   allTiers([]router.ChatCandidate{{Provider: "cloudflare", Model: "@cf/meta/llama-3.2-3b-instruct", Client: cheap}}),
+		Control: allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-4o-mini", Client: ref}}),
+	})
+	before := cheap.n()
+	r2.SetSettings(router.Settings{CheapPercent: 100, ShadowPercent: 100})
+	_, err := r2.Chat(context.Background(), router.Call{UserID: "u1"}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	r2.SetSettings(router.Settings{CheapPercent: 0, ShadowPercent: 0})
+	_, err = r2.Chat(context.Background(), router.Call{UserID: "u1"}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	r2.SetSettings(router.Settings{CheapPercent: 0, ShadowPercent: 100, ForceProvider: "openai"})
+	_, err = r2.Chat(context.Background(), router.Call{UserID: "u1"}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	r2.Close()
+	r2.SetSettings(router.Settings{CheapPercent: 0, ShadowPercent: 100})
+	_, err = r2.Chat(context.Background(), router.Call{UserID: "u1"}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, before+1, cheap.n(), "only the cheap-arm call itself reached the cheap model")
+}
+
 type denyPaid struct{}
 
 func (denyPaid) Reserve(context.Context, router.Call, catalog.Model, int64) (func(int64), error) {

@@ -51,6 +51,7 @@ func New(a *app.App) *echo.Echo {
 	bindOpenAPI(api, h)
 	bindAuthAPI(api, h)
 	bindAdminAPI(api, h)
+	bindBackupAPI(api, h)
 	bindRoutingAPI(api, h)
 	bindKeysAPI(api, h)
 	bindDocumentsAPI(api, h)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/penny-dev/penny/storage"
 	"github.com/penny-dev/penny/vector"
@@ -102,9 +103,15 @@ func (x *Indexes) Load(ctx context.Context, store Chunks, rebuildKeywords func()
 		}
 	}
 	batch := make([]storage.Chunk, 0, 256)
+	done, logged := 0, time.Now()
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
+		}
+		done += len(batch)
+		if time.Since(logged) >= 5*time.Second {
+			x.Logger.Info("rebuilding search indexes", slog.Int("done", done), slog.Int("total", want))
+			logged = time.Now()
 		}
 		var err error
 		if keywords {

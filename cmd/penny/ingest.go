@@ -183,17 +183,22 @@ func (c *client) do(req *http.Request, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct{ Code, Message string }
-		}
-		if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s (%s)", e.Error.Message, e.Error.Code)
-		}
-		return fmt.Errorf("HTTP %d", resp.StatusCode)
+		return apiError(resp)
 	}
-	return json.Unmarshal(raw, out)
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// apiError reads penny's {error:{code,message}} from a failed response.
+func apiError(resp *http.Response) error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if json.Unmarshal(raw, &e) == nil && e.Error.Message != "" {
+		return fmt.Errorf("%s (%s)", e.Error.Message, e.Error.Code)
+	}
+	return fmt.Errorf("HTTP %d", resp.StatusCode)
 }
 
 func (c *client) upload(ctx context.Context, path, collection string) (docJSON, error) {

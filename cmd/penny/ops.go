@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/penny-dev/penny/app"
+	"github.com/penny-dev/penny/app/backup"
+	"github.com/penny-dev/penny/app/config"
+)
+
+// signalContext ends when the user interrupts the command.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// backupCmd writes a backup archive. With the data dir idle it reads the
+// store itself; while penny serve holds it, it fetches the archive from
+// the server's admin API (PENNY_URL, PENNY_API_KEY of an admin).
+func backupCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	to := fs.String("to", "", "file to write the backup to (required; .tar.gz)")
+	url := fs.String("url", envOr(getenv, "PENNY_URL", "http://localhost:8080"), "the running penny, when it holds the data dir (env PENNY_URL)")
+	cfg, err := config.Load(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if *to == "" {
+		return errors.New("usage: penny backup --to FILE")
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	var m backup.Manifest
+	err = backup.WriteFile(*to, func(w io.Writer) error {
+		var err error
+		m, err = app.BackupIdle(ctx, cfg, version, w)
+		if errors.Is(err, app.ErrServing) {
+			fmt.Fprintf(stderr, "penny serve holds %s: fetching the backup from %s\n", cfg.DataDir, *url)
+			return fetchBackup(ctx, *url, getenv("PENNY_API_KEY"), w)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(*to)
+	if err != nil {
+		return err
+	}
+	if m.Format == "" {
+		fmt.Fprintf(stdout, "backup written to %s (%s)\n", *to, app.FormatBytes(st.Size()))
+		return nil
+	}
+	fmt.Fprintf(stdout, "backup written to %s (%s): store %s, %d original(s), schema %d\n", *to, app.FormatBytes(st.Size()), app.FormatBytes(m.Store.Size), len(m.Files), m.SchemaVersion)
+	return nil
+}
+
+// fetchBackup downloads GET /api/admin/backup into w.
+func fetchBackup(ctx context.Context, base, key string, w io.Writer) error {
+	if key == "" {
+		return errors.New("set PENNY_API_KEY to an admin's API key to back up a running penny")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/api/admin/backup", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %w", base, apiError(resp))
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
+}
+
+func restoreCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "backup file to restore (required)")
+	force := fs.Bool("force", false, "replace a data dir that already holds accounts (it is kept beside as *.before-restore)")
+	cfg, err := config.Load(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if *from == "" {
+		return errors.New("usage: penny restore --from FILE [--force]")
+	}
+	f, err := os.Open(*from)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ctx, cancel := signalContext()
+	defer cancel()
+	m, err := app.Restore(ctx, cfg, f, *force)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "restored the backup of %s (penny %s, schema %d): store %s, %d original(s) into %s\n",
+		m.CreatedAt.Format(time.RFC3339), m.Version, m.SchemaVersion, app.FormatBytes(m.Store.Size), len(m.Files), cfg.DataDir)
+	fmt.Fprintln(stdout, "the search indexes are rebuilt at the next start of penny serve")
+	return nil
+}
+
+func compactCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("compact", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := config.Load(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	before, after, err := app.Compact(cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "compacted %s: %s → %s\n", cfg.StorePath(), app.FormatBytes(before), app.FormatBytes(after))
+	return nil
+}
+
+func reindexCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := config.Load(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	start := time.Now()
+	cfg.LogLevel = "info" // the rebuild's progress
+	n, err := app.Reindex(ctx, cfg, app.NewLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "rebuilt the vector and keyword indexes from the store: %d chunk(s) in %s\n", n, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func doctorCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("doctor", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := config.Load(fs, args, getenv)
+	if err != nil {
+		fmt.Fprintf(stdout, "FAIL  config      %v\n", err)
+		return err
+	}
+	return app.Doctor(context.Background(), cfg, stdout)
+}

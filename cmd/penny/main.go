@@ -41,6 +41,16 @@ Usage:
                                             the month's savings report, from the ledger
   penny providers check                     ping every configured provider and make
                                             one tiny call each (billed, a few tokens)
+  penny doctor                              check configuration, data dir, store, indexes
+                                            and providers, and say what to fix
+  penny backup --to FILE                    back up the store and uploads (while serving:
+                                            through PENNY_URL with an admin's PENNY_API_KEY)
+  penny restore --from FILE [--force]       restore a backup (server stopped)
+  penny compact                             shrink the store file (server stopped)
+  penny reindex                             rebuild the search indexes from the store
+                                            (server stopped)
+  penny seed --demo | --reset               a demo instance with users, chats, documents
+                                            and 30 days of costs; or remove it
   penny version                             print the version
 
 Run "penny serve -h" for every setting; each flag also has a PENNY_*
@@ -71,6 +81,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		err = costsCmd(args, stdout, stderr, getenv)
 	case "providers":
 		err = providersCmd(args, stdout, stderr, getenv)
+	case "backup":
+		err = backupCmd(args, stdout, stderr, getenv)
+	case "restore":
+		err = restoreCmd(args, stdout, stderr, getenv)
+	case "compact":
+		err = compactCmd(args, stdout, stderr, getenv)
+	case "reindex":
+		err = reindexCmd(args, stdout, stderr, getenv)
+	case "doctor":
+		err = doctorCmd(args, stdout, stderr, getenv)
+	case "seed":
+		err = seedCmd(args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintf(stdout, "penny %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help", "-h", "--help":

@@ -3,7 +3,10 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-node lint bench cover openapi clean
+.PHONY: all build run test test-node lint bench cover openapi release clean
+
+# Release targets: static binaries (no cgo) with the version stamped.
+PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
 
 all: build
 
@@ -35,5 +38,15 @@ cover:
 openapi:
 	python3 docs/openapi.py
 
+# dist/penny-VERSION-OS-ARCH for every platform, and their SHA-256 sums.
+release:
+	@mkdir -p dist
+	@for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; out=dist/penny-$(VERSION)-$$os-$$arch; \
+		echo "build $$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$out ./cmd/penny || exit 1; \
+	done
+	cd dist && sha256sum penny-$(VERSION)-* > SHA256SUMS
+
 clean:
-	rm -rf bin cover.out
+	rm -rf bin dist cover.out

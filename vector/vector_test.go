@@ -29,3 +29,15 @@ func TestNormalize(t *testing.T) {
 	require.InDelta(t, 1.0, vector.Dot(v, v), 1e-6)
 	require.Equal(t, []float32{0, 0}, vector.Normalize([]float32{0, 0}))
 }
+
+func BenchmarkDot384(b *testing.B) {
+	x, y := make([]float32, 384), make([]float32, 384)
+	for i := range x {
+		x[i], y[i] = float32(i%7)/7, float32(i%5)/5
+	}
+	var s float64
+	for b.Loop() {
+		s += vector.Dot(x, y)
+	}
+	_ = s
+}

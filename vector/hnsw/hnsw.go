@@ -229,7 +229,7 @@ func (x *Index) searchLayer(q []float32, eps []uint32, ef, l int, keep func(*nod
 	results := &maxHeap{}
 	for _, ep := range eps {
 		d := x.dist(q, x.nodes[ep].vec)
-		vis[ep] = struct{}{}
+		vis.visit(ep)
 		heap.Push(candidates, cand{ep, d})
 		if keep == nil || keep(x.nodes[ep]) {
 			heap.Push(results, cand{ep, d})
@@ -241,10 +241,9 @@ func (x *Index) searchLayer(q []float32, eps []uint32, ef, l int, keep func(*nod
 			break
 		}
 		for _, m := range x.nodes[c.id].links[l] {
-			if _, seen := vis[m]; seen {
+			if !vis.visit(m) {
 				continue
 			}
-			vis[m] = struct{}{}
 			d := x.dist(q, x.nodes[m].vec)
 			if results.Len() < ef || d < (*results)[0].d {
 				heap.Push(candidates, cand{m, d})
@@ -264,12 +263,41 @@ func (x *Index) searchLayer(q []float32, eps []uint32, ef, l int, keep func(*nod
 	return out
 }
 
-func (x *Index) getVisited() map[uint32]struct{} {
-	if v, ok := x.visited.Get().(map[uint32]struct{}); ok {
-		clear(v)
-		return v
+// visitSet marks the nodes one walk has seen: a node is marked when its
+// slot holds the walk's epoch, so starting a walk costs one increment, not
+// a clear (and no map hashing per step).
+type visitSet struct {
+	marks []uint32
+	epoch uint32
+}
+
+// visit marks n and reports whether it was unmarked.
+func (v *visitSet) visit(n uint32) bool {
+	if v.marks[n] == v.epoch {
+		return false
 	}
-	return make(map[uint32]struct{}, 1024)
+	v.marks[n] = v.epoch
+	return true
+}
+
+// getVisited returns a set sized for the graph with no node marked.
+// Callers hold the index lock (read or write), so the graph cannot grow
+// during the walk.
+func (x *Index) getVisited() *visitSet {
+	v, _ := x.visited.Get().(*visitSet)
+	if v == nil {
+		v = &visitSet{}
+	}
+	if len(v.marks) < len(x.nodes) {
+		v.marks = make([]uint32, len(x.nodes)+len(x.nodes)/2+1024)
+		v.epoch = 0
+	}
+	v.epoch++
+	if v.epoch == 0 { // wrapped: old marks could match
+		clear(v.marks)
+		v.epoch = 1
+	}
+	return v
 }
 
 // Delete marks ids deleted; they stay in the graph for navigation.

@@ -165,3 +165,36 @@ func TestFingerprintIgnoresOrder(t *testing.T) {
 	b.Add("w")
 	require.NotEqual(t, a, b)
 }
+
+// BenchmarkInsert: building a graph of 384-d clustered vectors.
+func BenchmarkInsert(b *testing.B) {
+	items := Clustered(1, 5000, 384, 50, 100)
+	for b.Loop() {
+		h := hnsw.New(384, hnsw.Options{})
+		if err := h.Upsert(context.Background(), items); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSearch: k=10 on 5,000 384-d clustered vectors, unfiltered.
+func BenchmarkSearch(b *testing.B) {
+	items := Clustered(1, 5000, 384, 50, 100)
+	h := hnsw.New(384, hnsw.Options{})
+	if err := h.Upsert(context.Background(), items); err != nil {
+		b.Fatal(err)
+	}
+	docs := make([]string, 100)
+	for i := range docs {
+		docs[i] = fmt.Sprint("d", i)
+	}
+	f := vector.ForDocuments(docs...)
+	qs := Clustered(2, 100, 384, 50, 1)
+	i := 0
+	for b.Loop() {
+		if _, err := h.Search(context.Background(), qs[i%len(qs)].Vector, 10, f); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

@@ -2,9 +2,12 @@ package keyword_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/blevesearch/bleve/v2"
 	"github.com/stretchr/testify/require"
 
 	"github.com/penny-dev/penny/vector"
@@ -85,4 +88,64 @@ func ids(hits []vector.Hit) []string {
 		out[i] = h.ID
 	}
 	return out
+}
+
+// TestLargeFiltersGiveTheSameTopK: a filter of many documents is applied
+// to the ranked hits (fast) and falls back to the pre-filter when the
+// allowed documents rank too low; either way the result is exactly the
+// top k of the allowed documents, as a full ranking filtered by hand says.
+func TestLargeFiltersGiveTheSameTopK(t *testing.T) {
+	ctx := context.Background()
+	x, err := keyword.Open("")
+	require.NoError(t, err)
+	defer x.Close()
+	var texts []vector.Text
+	var docs []string
+	for d := range 500 {
+		docs = append(docs, fmt.Sprintf("d%03d", d))
+		for c := range 10 {
+			// Lower documents say "heron" more often, so they rank higher.
+			text := strings.Repeat("heron ", 1+(500-d)/50) + fmt.Sprintf("note %d of report %d about the river", c, d)
+			texts = append(texts, vector.Text{ID: fmt.Sprintf("d%03d-c%d", d, c), DocumentID: docs[d], Text: text})
+		}
+	}
+	require.NoError(t, x.Upsert(ctx, texts))
+	everything, err := x.Search(ctx, "heron river", len(texts), vector.ForDocuments(docs...))
+	require.NoError(t, err)
+	require.Len(t, everything, len(texts))
+
+	for name, allowed := range map[string][]string{
+		"many, ranked high (read from the ranked hits)": docs[:100],
+		"many, ranked low (past the depth: pre-filter)": docs[430:],
+		"few (pre-filter)":                              docs[200:210],
+	} {
+		f := vector.ForDocuments(allowed...)
+		var want []string
+		for _, h := range everything {
+			if f.Allows(h.ID[:4]) && len(want) < 20 {
+				want = append(want, h.ID)
+			}
+		}
+		got, err := x.Search(ctx, "heron river", 20, f)
+		require.NoError(t, err, name)
+		require.Equal(t, want, ids(got), name)
+	}
+}
+
+// TestOlderIndexIsRefused: an index whose mapping does not store the
+// document field (written by an older penny) cannot be filtered after
+// ranking; Open says so, and penny rebuilds it from the store.
+func TestOlderIndexIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.bleve")
+	im := bleve.NewIndexMapping()
+	dm := bleve.NewDocumentStaticMapping()
+	doc := bleve.NewTextFieldMapping()
+	doc.Store = false
+	dm.AddFieldMappingsAt("doc", doc)
+	im.DefaultMapping = dm
+	idx, err := bleve.New(path, im)
+	require.NoError(t, err)
+	require.NoError(t, idx.Close())
+	_, err = keyword.Open(path)
+	require.ErrorIs(t, err, keyword.ErrOldFormat)
 }

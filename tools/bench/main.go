@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,7 +33,9 @@ func main() {
 	calls := flag.Int("calls", 4000, "calls per measurement")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	hnswN := flag.Int("hnsw-n", 100000, "vectors in the HNSW benchmark")
+	scaleDocs := flag.Int("scale-docs", 1000, "documents (of 100 chunks) in the instance-at-scale benchmark")
 	dataset := flag.String("dataset", "../shared/datasets/scifact", "BEIR dataset for retrieval quality")
+	only := flag.String("only", "", "run only these sections, comma-separated (router, gateway, ingestion, hnsw, scale, quality), and print without writing -out")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -49,13 +52,26 @@ func main() {
 	fmt.Fprintf(&b, "# Benchmarks\n\nWritten by `make bench` (`go run ./tools/bench`) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s. Figures are from one run; each is compared with its baseline measured in the same run.\n\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
-	routerOverhead(&b, *calls)
-	gateway(&b)
-	ingestion(&b, 40, 10)
-	hnswBench(&b, *hnswN)
-	retrievalQuality(&b, *dataset)
-	if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
-		log.Fatal(err)
+	sections := []struct {
+		name string
+		run  func()
+	}{
+		{"router", func() { routerOverhead(&b, *calls) }},
+		{"gateway", func() { gateway(&b) }},
+		{"ingestion", func() { ingestion(&b, 40, 10) }},
+		{"hnsw", func() { hnswBench(&b, *hnswN) }},
+		{"scale", func() { scale(&b, *scaleDocs, 100) }},
+		{"quality", func() { retrievalQuality(&b, *dataset) }},
+	}
+	for _, s := range sections {
+		if *only == "" || slices.Contains(strings.Split(*only, ","), s.name) {
+			s.run()
+		}
+	}
+	if *only == "" {
+		if err := os.WriteFile(*out, []byte(b.String()), 0o644); err != nil {
+			log.Fatal(err)
+		}
 	}
 	fmt.Print(b.String())
 }

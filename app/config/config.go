@@ -279,22 +279,10 @@ var Settings = []Setting{
 		return nil
 	}),
 	setting("force-provider", "PENNY_FORCE_PROVIDER", "", "rollback switch: send every chat call to this provider", func(c *Config, v string) error { c.Providers.ForceProvider = v; return nil }),
-	setting("cheap-percent", "PENNY_CHEAP_PERCENT", "100", "share of users (0-100) whose auto traffic takes the cheap arm; the rest take the OpenAI control arm", func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 100 {
-			return fmt.Errorf("must be a whole number from 0 to 100")
-		}
-		c.Providers.CheapPercent = n
-		return nil
-	}),
-	setting("shadow-percent", "PENNY_SHADOW_PERCENT", "0", "share of control-arm calls (0-100) also sent to the cheap arm in the background, booked as arm shadow and never shown", func(c *Config, v string) error {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 100 {
-			return fmt.Errorf("must be a whole number from 0 to 100")
-		}
-		c.Providers.ShadowPercent = n
-		return nil
-	}),
+	setting("cheap-percent", "PENNY_CHEAP_PERCENT", "100", "share of users (0-100) whose auto traffic takes the cheap arm; the rest take the OpenAI control arm",
+		percentSetter(func(c *Config, n int) { c.Providers.CheapPercent = n })),
+	setting("shadow-percent", "PENNY_SHADOW_PERCENT", "0", "share of control-arm calls (0-100) also sent to the cheap arm in the background, booked as arm shadow and never shown",
+		percentSetter(func(c *Config, n int) { c.Providers.ShadowPercent = n })),
 	setting("provider-timeout", "PENNY_PROVIDER_TIMEOUT", "60s", "time limit of one provider call", durationSetter(func(c *Config, d time.Duration) { c.Providers.Timeout = d })),
 	setting("probe-interval", "PENNY_PROBE_INTERVAL", "5m", "how often providers are pinged (free model listings); 0 disables", func(c *Config, v string) error {
 		d, err := time.ParseDuration(v)
@@ -463,6 +451,17 @@ func intSetter(set func(*Config, int64)) func(*Config, string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
 			return fmt.Errorf("must be a whole number > 0")
+		}
+		set(c, n)
+		return nil
+	}
+}
+
+func percentSetter(set func(*Config, int)) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100 {
+			return fmt.Errorf("must be a whole number from 0 to 100")
 		}
 		set(c, n)
 		return nil

@@ -105,7 +105,7 @@ func TestProviderSettings(t *testing.T) {
 	require.Equal(t, 100, c.Providers.CheapPercent)
 	require.Equal(t, []string{"small", "medium"}, c.Providers.OllamaTiers)
 
-	for env, val := range map[string]string{"PENNY_CHEAP_PERCENT": "150", "PENNY_OLLAMA_URL": "localhost", "PENNY_ROUTE_LARGE": "gpt-4o", "PENNY_EMBED_MODEL": "bge", "PENNY_OPENAI_BASE_URL": "ftp://x"} {
+	for env, val := range map[string]string{"PENNY_CHEAP_PERCENT": "150", "PENNY_SHADOW_PERCENT": "-1", "PENNY_OLLAMA_URL": "localhost", "PENNY_ROUTE_LARGE": "gpt-4o", "PENNY_EMBED_MODEL": "bge", "PENNY_OPENAI_BASE_URL": "ftp://x"} {
 		_, err := load(t, nil, map[string]string{env: val})
 		require.ErrorContains(t, err, env)
 	}

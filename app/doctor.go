@@ -61,10 +61,9 @@ func (d *doctor) fail(check, what, fix string) {
 func Doctor(ctx context.Context, cfg config.Config, out io.Writer) error {
 	d := &doctor{out: out}
 	d.ok("config", "loaded (address %s, data dir %s, registration %s)", cfg.Addr, cfg.DataDir, orDefault(cfg.Registration, "invite once the first user exists"))
-	if !d.dataDir(cfg) {
-		return fmt.Errorf("%d check(s) failed", d.failures)
+	if d.dataDir(cfg) {
+		d.store(ctx, cfg)
 	}
-	d.store(ctx, cfg)
 	d.providers(ctx, cfg)
 	if d.failures > 0 {
 		return fmt.Errorf("%d check(s) failed", d.failures)
@@ -80,8 +79,8 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// dataDir checks that the data dir exists (or can be made), is private,
-// writable and has room; false when nothing else can be checked.
+// dataDir checks that the data dir exists, is private, writable and has
+// room; false when the store cannot be checked.
 func (d *doctor) dataDir(cfg config.Config) bool {
 	dir := cfg.DataDir
 	st, err := os.Stat(dir)

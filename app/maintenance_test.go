@@ -137,6 +137,11 @@ func TestBackupIdleCompactReindexDoctor(t *testing.T) {
 	require.Contains(t, out.String(), "FAIL  index")
 	require.Contains(t, out.String(), "penny reindex")
 
+	// A data dir that does not exist yet is not a failure: serve makes it.
+	out.Reset()
+	require.NoError(t, app.Doctor(context.Background(), configFor(t, filepath.Join(t.TempDir(), "new")), &out), out.String())
+	require.Contains(t, out.String(), "does not exist yet")
+
 	// The next start repairs it, and the data still answers.
 	again := apptest.Open(t, dir, testEnv)
 	require.Contains(t, ask(t, again, u.Token), "heronries")

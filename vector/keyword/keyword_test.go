@@ -117,7 +117,7 @@ func TestLargeFiltersGiveTheSameTopK(t *testing.T) {
 	for name, allowed := range map[string][]string{
 		"many, ranked high (read from the ranked hits)": docs[:100],
 		"many, ranked low (past the depth: pre-filter)": docs[430:],
-		"few (pre-filter)":                              docs[200:210],
+		"few (pre-filter)": docs[200:210],
 	} {
 		f := vector.ForDocuments(allowed...)
 		var want []string

@@ -273,7 +273,7 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 	for _, p := range passages {
 		texts[p.N] = p.Text
 	}
-	call.Judge = func(answer string) float64 { return quality.Groundedness(answer, texts) } // scores shadow answers
+	call.Judge = func(answer string) float64 { return quality.Groundedness(answer, texts) } // booked with every answer, shadows included
 	res, err := s.router.Chat(ctx, call, req, onDelta)
 	if err != nil {
 		return Answer{}, modelError(err)

@@ -127,9 +127,10 @@ type Config struct {
 type Router struct {
 	cfg      Config
 	settings atomic.Pointer[Settings]
+	shadowMu sync.Mutex // guards closed against shadows.Add after Close
+	closed   bool
 	shadows  sync.WaitGroup
 	shadowN  atomic.Int32 // shadow calls in flight
-	closed   atomic.Bool
 	mu       sync.Mutex
 	breakers map[string]*breaker
 	stats    map[string]*stats
@@ -473,14 +474,21 @@ func (r *Router) Chat(ctx context.Context, call Call, req providers.ChatRequest,
 func (r *Router) maybeShadow(ctx context.Context, call Call, req providers.ChatRequest, p plan) {
 	set := r.CurrentSettings()
 	pct := set.ShadowPercent
-	if pct <= 0 || set.ForceProvider != "" || rand.IntN(100) >= pct || len(r.cfg.Tiers[p.tier]) == 0 || r.closed.Load() {
+	if pct <= 0 || set.ForceProvider != "" || rand.IntN(100) >= pct || len(r.cfg.Tiers[p.tier]) == 0 {
 		return // the rollback switch stops shadows too
 	}
 	if r.shadowN.Add(1) > maxShadows {
 		r.shadowN.Add(-1)
 		return
 	}
+	r.shadowMu.Lock()
+	if r.closed {
+		r.shadowMu.Unlock()
+		r.shadowN.Add(-1)
+		return
+	}
 	r.shadows.Add(1)
+	r.shadowMu.Unlock()
 	shadow := plan{tier: p.tier, arm: ArmShadow, cands: r.cfg.Tiers[p.tier],
 		reasons: []string{"shadow of a control-arm call (" + strconv.Itoa(pct) + "% shadowed)", "candidates: " + names(r.cfg.Tiers[p.tier])}}
 	call.OnFirstToken, call.NoCache = nil, true
@@ -500,7 +508,9 @@ const shadowTimeout = 2 * time.Minute
 
 // Close waits for the shadow calls in flight; later calls start none.
 func (r *Router) Close() {
-	r.closed.Store(true)
+	r.shadowMu.Lock()
+	r.closed = true
+	r.shadowMu.Unlock()
 	r.shadows.Wait()
 }
 

@@ -65,10 +65,12 @@ func TestBackupRestoreCommands(t *testing.T) {
 	require.Contains(t, r.JSON(t)["answer"], "heronries")
 }
 
-// TestSeedCommand: --demo fills an empty data dir once, --reset removes
-// it, and the two flags are exclusive.
+// TestSeedCommand: --demo fills an empty data dir once, offline even when
+// a provider is configured (this one answers nothing: using it would fail
+// the seed), --reset removes it, and the two flags are exclusive.
 func TestSeedCommand(t *testing.T) {
-	env := map[string]string{"PENNY_DATA_DIR": t.TempDir(), "PENNY_OLLAMA_URL": "off", "PENNY_PASSWORD_MEMORY_KIB": "64", "PENNY_PASSWORD_TIME": "1"}
+	env := map[string]string{"PENNY_DATA_DIR": t.TempDir(), "PENNY_OLLAMA_URL": "off", "PENNY_PASSWORD_MEMORY_KIB": "64", "PENNY_PASSWORD_TIME": "1",
+		"OPENAI_API_KEY": "sk-never-used", "PENNY_OPENAI_BASE_URL": "http://127.0.0.1:1/v1"}
 	code, _, errOut := runCmd(t, "", env, "seed")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "usage: penny seed --demo | --reset")

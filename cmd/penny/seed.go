@@ -12,7 +12,9 @@ import (
 )
 
 // seedCmd fills the data dir with the demo instance (--demo) or removes
-// it (--reset). The server must be stopped.
+// it (--reset). The server must be stopped. The demo is made with the
+// built-in provider only, whatever keys are set: nothing is billed, and
+// its search index uses the built-in embedder.
 func seedCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -41,6 +43,12 @@ func seedCmd(args []string, stdout, stderr io.Writer, getenv func(string) string
 	if err := st.Close(); err != nil {
 		return err
 	}
+	// The demo is built offline: configured providers would bill its
+	// fifty questions, and the index would bind to their embedding model.
+	cfg.Providers.OpenAIKey, cfg.Providers.AnthropicKey = "", ""
+	cfg.Providers.CloudflareAccountID, cfg.Providers.CloudflareToken = "", ""
+	cfg.Providers.OllamaURL, cfg.Providers.EmbedModel, cfg.Providers.ForceProvider = "off", "auto", ""
+	cfg.Providers.Routes = nil
 	cfg.Providers.ProbeInterval = 0
 	if cfg.LogLevel == "info" {
 		cfg.LogLevel = "warn" // the summary says what happened

@@ -173,9 +173,9 @@ func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Nanos
 
 // runEval runs `penny eval` (the real binary path) and returns its table.
 func runEval(dir string) (string, error) {
-	bin := filepath.Join(os.TempDir(), "penny-bench-eval")
-	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/penny").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build: %v: %s", err, out)
+	bin, err := buildPenny()
+	if err != nil {
+		return "", err
 	}
 	defer os.Remove(bin)
 	cmd := exec.Command(bin, "eval", "--dataset", dir, "--split", "test")
@@ -186,4 +186,18 @@ func runEval(dir string) (string, error) {
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	return strings.Join(lines, "\n") + "\n", nil
+}
+
+// buildPenny compiles the real binary into a temporary file.
+func buildPenny() (string, error) {
+	f, err := os.CreateTemp("", "penny-bench-*")
+	if err != nil {
+		return "", err
+	}
+	_ = f.Close()
+	if out, err := exec.Command("go", "build", "-o", f.Name(), "./cmd/penny").CombinedOutput(); err != nil {
+		_ = os.Remove(f.Name())
+		return "", fmt.Errorf("build: %v: %s", err, out)
+	}
+	return f.Name(), nil
 }

@@ -25,6 +25,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/penny-dev/penny/storage/atomicfile"
 )
 
 // Format names the archive layout; Restore refuses any other.
@@ -244,8 +246,7 @@ func Restore(ctx context.Context, r io.Reader, p Paths, check Check) (Manifest, 
 	if err := os.Rename(filepath.Join(stage, "files"), p.Files); err != nil {
 		return m, fmt.Errorf("restore: place originals: %w", err)
 	}
-	syncDir(dir)
-	return m, nil
+	return m, atomicfile.SyncDir(dir)
 }
 
 // unpack extracts and verifies the archive into stage.
@@ -345,41 +346,7 @@ func moveAside(path, aside string) error {
 	return nil
 }
 
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-}
-
-// WriteFile writes an archive to path atomically: a temporary file in the
-// same directory, synced, then renamed.
+// WriteFile writes an archive to path atomically: nothing, or all of it.
 func WriteFile(path string, write func(io.Writer) error) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".penny-backup-*")
-	if err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("backup: sync: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("backup: close: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("backup: %w", err)
-	}
-	ok = true
-	syncDir(dir)
-	return nil
+	return atomicfile.Write(path, write)
 }

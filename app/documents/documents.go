@@ -28,6 +28,7 @@ import (
 	"github.com/penny-dev/penny/app/apperr"
 	"github.com/penny-dev/penny/providers/router"
 	"github.com/penny-dev/penny/storage"
+	"github.com/penny-dev/penny/storage/atomicfile"
 )
 
 // Store is what documents needs from storage.
@@ -182,7 +183,7 @@ func (s *Service) Upload(ctx context.Context, userID, requestID, collection stri
 	var written []string
 	for i, d := range queued {
 		path := s.originalPath(d.ID)
-		if err := writeFileSync(path, originals[i]); err != nil {
+		if err := atomicfile.WriteBytes(path, originals[i]); err != nil {
 			removeAll(written)
 			return nil, fmt.Errorf("documents: write %s: %w", d.Filename, err)
 		}
@@ -310,39 +311,6 @@ func title(name, text string, markdown bool) string {
 		}
 	}
 	return strings.TrimSuffix(name, filepath.Ext(name))
-}
-
-// writeFileSync writes data durably: temp file, fsync, rename, fsync dir.
-func writeFileSync(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".upload-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 func removeAll(paths []string) {

@@ -14,6 +14,7 @@ import (
 	"github.com/penny-dev/penny/app/retrieval"
 	"github.com/penny-dev/penny/providers/router"
 	"github.com/penny-dev/penny/storage"
+	"github.com/penny-dev/penny/storage/atomicfile"
 )
 
 // Queue tunables.
@@ -134,7 +135,7 @@ func (s *Service) process(ctx context.Context, job storage.IngestJob) {
 			batch[i].Vector = res.Vectors[i]
 		}
 	}
-	if err := writeFileSync(filepath.Join(s.opts.FilesDir, doc.ID), []byte(p.ex.Text)); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(s.opts.FilesDir, doc.ID), []byte(p.ex.Text)); err != nil {
 		s.retry(ctx, job, err)
 		return
 	}

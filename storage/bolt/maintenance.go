@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/penny-dev/penny/storage/atomicfile"
 )
 
 // Snapshot writes a consistent copy of the whole file to w from one read
@@ -73,9 +75,5 @@ func Compact(path string) (before, after int64, err error) {
 		_ = os.Remove(tmp)
 		return 0, 0, fmt.Errorf("bolt: compact: replace: %w", err)
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return st.Size(), nst.Size(), nil
+	return st.Size(), nst.Size(), atomicfile.SyncDir(filepath.Dir(path))
 }

@@ -9,7 +9,8 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
+
+	"github.com/penny-dev/penny/storage/atomicfile"
 )
 
 const magic = "PNYHNSW1"
@@ -46,65 +47,39 @@ func (x *Index) Fingerprint() Fingerprint {
 func (x *Index) Save(path, model string) error {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".hnsw-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	le := binary.LittleEndian
-	u32 := func(v uint32) { _ = binary.Write(w, le, v) }
-	str := func(s string) { u32(uint32(len(s))); _, _ = w.WriteString(s) }
-	_, _ = w.WriteString(magic)
-	str(model)
-	for _, v := range []int{x.dim, x.opts.M, x.top, x.entry + 1, len(x.nodes), x.live} {
-		u32(uint32(v))
-	}
-	buf := make([]byte, 4*x.dim)
-	for _, n := range x.nodes {
-		str(n.id)
-		str(n.doc)
-		u32(uint32(n.level))
-		del := byte(0)
-		if n.deleted {
-			del = 1
+	return atomicfile.Write(path, func(f io.Writer) error {
+		w := bufio.NewWriterSize(f, 1<<20)
+		le := binary.LittleEndian
+		u32 := func(v uint32) { _ = binary.Write(w, le, v) }
+		str := func(s string) { u32(uint32(len(s))); _, _ = w.WriteString(s) }
+		_, _ = w.WriteString(magic)
+		str(model)
+		for _, v := range []int{x.dim, x.opts.M, x.top, x.entry + 1, len(x.nodes), x.live} {
+			u32(uint32(v))
 		}
-		_ = w.WriteByte(del)
-		for i, f := range n.vec {
-			le.PutUint32(buf[4*i:], math.Float32bits(f))
-		}
-		_, _ = w.Write(buf)
-		for _, links := range n.links {
-			u32(uint32(len(links)))
-			for _, l := range links {
-				u32(l)
+		buf := make([]byte, 4*x.dim)
+		for _, n := range x.nodes {
+			str(n.id)
+			str(n.doc)
+			u32(uint32(n.level))
+			del := byte(0)
+			if n.deleted {
+				del = 1
+			}
+			_ = w.WriteByte(del)
+			for i, f := range n.vec {
+				le.PutUint32(buf[4*i:], math.Float32bits(f))
+			}
+			_, _ = w.Write(buf)
+			for _, links := range n.links {
+				u32(uint32(len(links)))
+				for _, l := range links {
+					u32(l)
+				}
 			}
 		}
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+		return w.Flush() // the first write error, if any, is kept by bufio
+	})
 }
 
 // ErrBadSnapshot means the file is not a readable snapshot.

@@ -184,6 +184,10 @@ type Message struct {
 	LatencyMs    int64     `json:"latencyMs,omitempty"`
 	Groundedness float64   `json:"groundedness"`
 	Feedback     *Feedback `json:"feedback,omitempty"`
+	// Reasons say why this model answered (tier, candidates skipped,
+	// failures on the way); Cached is "", "exact" or "semantic".
+	Reasons []string `json:"reasons,omitempty"`
+	Cached  string   `json:"cached,omitempty"`
 }
 
 // Feedback is a user's rating of an answer.

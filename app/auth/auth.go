@@ -117,6 +117,23 @@ func (s *Service) Registration() string {
 	return s.opts.Registration
 }
 
+// SignUp tells a sign-in page what to offer: the registration mode and
+// whether the instance still waits for its first account (who becomes admin
+// whatever the mode).
+type SignUp struct {
+	Registration string `json:"registration"`
+	FirstUser    bool   `json:"firstUser"`
+}
+
+// SignUpOptions returns the registration mode and whether no account exists yet.
+func (s *Service) SignUpOptions(ctx context.Context) (SignUp, error) {
+	n, err := s.store.CountUsers(ctx)
+	if err != nil {
+		return SignUp{}, err
+	}
+	return SignUp{Registration: s.Registration(), FirstUser: n == 0}, nil
+}
+
 func normaliseEmail(email string) (string, error) {
 	email = strings.TrimSpace(email)
 	if len(email) > 254 {

@@ -149,6 +149,10 @@ func (s *Service) Send(ctx context.Context, in Send, onDelta func(string) error)
 		answer.Content, answer.Citations, answer.Provider, answer.Model = a.Answer, a.Citations, a.Provider, a.Model
 		answer.CostMicros, answer.Tier, answer.Arm, answer.LatencyMs, answer.Groundedness = a.Cost.Micros, a.Tier, a.Arm, a.LatencyMs, a.Groundedness
 		reply.Cost, reply.Retrieval, reply.Reasons = a.Cost, a.Retrieval, a.Reasons
+		answer.Reasons = a.Reasons
+		if a.Cached != "miss" {
+			answer.Cached = a.Cached
+		}
 	} else {
 		msgs := append(past, providers.Message{Role: "user", Content: content})
 		res, err := s.router.Chat(ctx, router.Call{UserID: in.UserID, Service: storage.ServiceChat, RequestID: in.RequestID, Provider: in.Provider},
@@ -159,6 +163,7 @@ func (s *Service) Send(ctx context.Context, in Send, onDelta func(string) error)
 		answer.Content, answer.Provider, answer.Model, answer.CostMicros = res.Text, res.Provider, res.Model, res.CostMicros
 		answer.Tier, answer.Arm, answer.LatencyMs, answer.Groundedness = res.Tier, res.Arm, res.LatencyMs, -1
 		reply.Cost, reply.Reasons = rag.NewCost(res.CostMicros, res.BaselineMicros), res.Reasons
+		answer.Reasons, answer.Cached = res.Reasons, res.Cache
 	}
 	answer.CreatedAt = s.opts.Now().UTC()
 	if err := s.store.AddMessage(context.WithoutCancel(ctx), answer); err != nil {

@@ -3,6 +3,7 @@ package costs
 import (
 	"context"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/penny-dev/penny/app/apperr"
@@ -91,13 +92,13 @@ func (s *Service) Metrics(ctx context.Context, q Query, groupBy []string, now ti
 	if err != nil {
 		return Metrics{}, err
 	}
+	keyOf := map[string]func(storage.LedgerEntry) string{}
 	for _, g := range groupBy {
-		if GroupBys[g] == nil {
-			return Metrics{}, apperr.Invalid("groupBy %q: use provider, model, service, user, kind, arm, cache, collection or day", g)
+		fn, err := groupKey(g, scope)
+		if err != nil {
+			return Metrics{}, err
 		}
-		if g == "user" && scope != "all" {
-			return Metrics{}, apperr.Forbidden("only admins group by user")
-		}
+		keyOf[g] = fn
 	}
 	out := Metrics{From: q.From, To: q.To, Scope: scope, Total: Group{Key: "total"}, Groups: map[string][]Group{}}
 	groups := map[string]map[string]*Group{}
@@ -107,7 +108,7 @@ func (s *Service) Metrics(ctx context.Context, q Query, groupBy []string, now ti
 	err = s.ledger.EachLedger(ctx, f, func(e storage.LedgerEntry) error {
 		out.Total.add(e)
 		for name, m := range groups {
-			k := GroupBys[name](e)
+			k := keyOf[name](e)
 			if m[k] == nil {
 				m[k] = &Group{Key: k}
 			}
@@ -124,7 +125,7 @@ func (s *Service) Metrics(ctx context.Context, q Query, groupBy []string, now ti
 			list = append(list, *g)
 		}
 		sort.Slice(list, func(i, j int) bool {
-			if name == "day" {
+			if strings.HasPrefix(name, "day") {
 				return list[i].Key < list[j].Key
 			}
 			if list[i].CostMicros != list[j].CostMicros {
@@ -139,6 +140,32 @@ func (s *Service) Metrics(ctx context.Context, q Query, groupBy []string, now ti
 	}
 	out.ProjectedMonthMicros, out.ProjectedMonthBaselineMicros, err = s.project(ctx, f, now)
 	return out, err
+}
+
+// groupKey reads a groupBy name: one of GroupBys, or several joined by ":"
+// ("day:provider"), whose keys are joined by "|" ("2026-11-01|openai").
+func groupKey(name, scope string) (func(storage.LedgerEntry) string, error) {
+	var parts []func(storage.LedgerEntry) string
+	for _, g := range strings.Split(name, ":") {
+		fn := GroupBys[g]
+		if fn == nil {
+			return nil, apperr.Invalid("groupBy %q: use provider, model, service, user, kind, arm, cache, collection or day, or two joined by \":\" (day:provider)", name)
+		}
+		if g == "user" && scope != "all" {
+			return nil, apperr.Forbidden("only admins group by user")
+		}
+		parts = append(parts, fn)
+	}
+	if len(parts) == 1 {
+		return parts[0], nil
+	}
+	return func(e storage.LedgerEntry) string {
+		keys := make([]string, len(parts))
+		for i, fn := range parts {
+			keys[i] = fn(e)
+		}
+		return strings.Join(keys, "|")
+	}, nil
 }
 
 // project extrapolates the current month from its spend so far.

@@ -319,19 +319,63 @@ func removeAll(paths []string) {
 	}
 }
 
-// List returns the documents the user may read (their own and those
-// shared with them), newest first; with a collection, only that one's.
-func (s *Service) List(ctx context.Context, userID, collection string) ([]storage.Document, error) {
+// ListQuery narrows and pages a document list: Collection and Search (a
+// case-insensitive part of the title or file name) filter; Offset and Limit
+// (0: all) page the result, newest first.
+type ListQuery struct {
+	Collection, Search string
+	Offset, Limit      int
+}
+
+// Page is one page of a document list, the number of documents that match,
+// and the collections the user can read (for a picker).
+type Page struct {
+	Documents   []storage.Document `json:"documents"`
+	Total       int                `json:"total"`
+	Collections []string           `json:"collections"`
+}
+
+// ListPage is List with a search and a page, for lists of thousands.
+func (s *Service) ListPage(ctx context.Context, userID string, q ListQuery) (Page, error) {
+	if q.Offset < 0 || q.Limit < 0 {
+		return Page{}, apperr.Invalid("offset and limit must not be negative")
+	}
 	docs, err := s.store.ReadableDocuments(ctx, userID)
-	if err != nil || collection == "" {
-		return docs, err
+	if err != nil {
+		return Page{}, err
 	}
-	out := []storage.Document{}
+	seen := map[string]bool{}
+	out := Page{Documents: []storage.Document{}, Collections: []string{}}
+	needle := strings.ToLower(strings.TrimSpace(q.Search))
+	var match []storage.Document
 	for _, d := range docs {
-		if collectionOf(d) == collection {
-			out = append(out, d)
+		c := collectionOf(d)
+		if !seen[c] {
+			seen[c] = true
+			out.Collections = append(out.Collections, c)
 		}
+		if q.Collection != "" && c != q.Collection {
+			continue
+		}
+		if needle != "" && !strings.Contains(strings.ToLower(d.Title), needle) && !strings.Contains(strings.ToLower(d.Filename), needle) {
+			continue
+		}
+		match = append(match, d)
 	}
+	sort.Strings(out.Collections)
+	sort.SliceStable(match, func(i, j int) bool {
+		if !match[i].CreatedAt.Equal(match[j].CreatedAt) {
+			return match[i].CreatedAt.After(match[j].CreatedAt)
+		}
+		return match[i].ID > match[j].ID
+	})
+	out.Total = len(match)
+	start := min(q.Offset, len(match))
+	end := len(match)
+	if q.Limit > 0 {
+		end = min(start+q.Limit, len(match))
+	}
+	out.Documents = append(out.Documents, match[start:end]...)
 	return out, nil
 }
 

@@ -144,6 +144,7 @@ type sessionJSON struct {
 }
 
 func bindAuthAPI(g *echo.Group, h *handler) {
+	g.GET("/auth/options", h.signUpOptions)
 	g.POST("/auth/register", h.register)
 	g.POST("/auth/login", h.login)
 	g.POST("/auth/refresh", h.refresh)
@@ -228,6 +229,15 @@ func (h *handler) logout(c echo.Context) error {
 	}
 	clearCookies(c)
 	return c.NoContent(http.StatusNoContent)
+}
+
+// signUpOptions is public: the sign-in page asks it which forms to show.
+func (h *handler) signUpOptions(c echo.Context) error {
+	o, err := h.app.Auth.SignUpOptions(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
 }
 
 func (h *handler) me(c echo.Context) error {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -101,12 +102,24 @@ func (h *handler) uploadDocuments(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]any{"documents": final})
 }
 
+// listDocuments lists the documents the caller can read: all of them, or
+// with q (search), offset and limit a page of them, newest first.
 func (h *handler) listDocuments(c echo.Context) error {
-	docs, err := h.app.Documents.List(c.Request().Context(), me(c).UserID, c.QueryParam("collection"))
+	q := documents.ListQuery{Collection: c.QueryParam("collection"), Search: c.QueryParam("q")}
+	for name, dst := range map[string]*int{"offset": &q.Offset, "limit": &q.Limit} {
+		if v := c.QueryParam(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return apperr.Invalid("%s must be a whole number", name)
+			}
+			*dst = n
+		}
+	}
+	page, err := h.app.Documents.ListPage(c.Request().Context(), me(c).UserID, q)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"documents": docs})
+	return c.JSON(http.StatusOK, page)
 }
 
 func (h *handler) getDocument(c echo.Context) error {

@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-node lint bench cover openapi release clean
+.PHONY: all build run test test-node test-browser ui screenshots lint bench cover openapi release clean
 
 # Release targets: static binaries (no cgo) with the version stamped.
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
@@ -23,6 +23,27 @@ test:
 test-node:
 	npm ci --prefix tests/openai-node --no-audit --no-fund
 	PENNY_TEST_NODE=1 $(GO) test -count=1 -run TestOfficialNodeClient -v ./app/httpapi
+
+# The web UI: Vite builds ui/src into ui/dist, which the binary embeds.
+# The build is committed, so `go build` and `make run` need no Node.
+ui:
+	npm ci --prefix ui --no-audit --no-fund
+	npm run --prefix ui build
+
+# The web UI in Debian's Chromium (apt-get install chromium).
+test-browser:
+	npm ci --prefix tests/browser --no-audit --no-fund
+	PENNY_TEST_BROWSER=1 $(GO) test -count=1 -run TestWebUI -v ./app/httpapi
+
+# docs/screenshots/: every page of a demo instance (penny seed --demo).
+screenshots: build
+	npm ci --prefix tests/browser --no-audit --no-fund
+	@dir=$$(mktemp -d); \
+	PENNY_DATA_DIR=$$dir ./bin/penny seed --demo >/dev/null && \
+	{ PENNY_DATA_DIR=$$dir PENNY_ADDR=127.0.0.1:18089 ./bin/penny serve >$$dir/serve.log 2>&1 & pid=$$!; \
+	  for i in $$(seq 50); do curl -sf http://127.0.0.1:18089/readyz >/dev/null && break; sleep 0.2; done; \
+	  PENNY_URL=http://127.0.0.1:18089 PENNY_SCREENSHOTS=$(CURDIR)/docs/screenshots node tests/browser/screenshots.mjs; rc=$$?; \
+	  kill $$pid; wait $$pid 2>/dev/null; rm -rf $$dir; exit $$rc; }
 
 lint:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }

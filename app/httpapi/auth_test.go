@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
@@ -194,7 +195,9 @@ func TestHealthUIAndHeaders(t *testing.T) {
 	r = ta.Do("GET", "/chats/some/client/route", "", nil)
 	require.Equal(t, http.StatusOK, r.Status, "client-side routes get the UI")
 	require.Contains(t, string(r.Body), "<title>penny</title>")
-	r = ta.Do("GET", "/style.css", "", nil)
+	css := regexp.MustCompile(`/assets/[\w-]+\.css`).FindString(string(r.Body))
+	require.NotEmpty(t, css, "index.html links the built stylesheet")
+	r = ta.Do("GET", css, "", nil)
 	require.Equal(t, http.StatusOK, r.Status)
 	require.Contains(t, r.Header.Get("Content-Type"), "text/css")
 }

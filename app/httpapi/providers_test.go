@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,17 +20,23 @@ type fakes struct {
 }
 
 func withProviders(t *testing.T) (*apptest.TestApp, fakes) {
+	return withProvidersEnv(t, nil)
+}
+
+// withProvidersEnv is withProviders with more settings.
+func withProvidersEnv(t *testing.T, extra map[string]string) (*apptest.TestApp, fakes) {
 	f := fakes{cf: providertest.NewCloudflare("acct", "cf-token"), oa: providertest.NewOpenAI("sk-test"), an: providertest.NewAnthropic("sk-ant")}
 	t.Cleanup(func() { f.cf.Close(); f.oa.Close(); f.an.Close() })
-	ta := apptest.New(t, map[string]string{
+	env := map[string]string{
 		"CLOUDFLARE_ACCOUNT_ID": "acct", "CLOUDFLARE_API_TOKEN": "cf-token", "PENNY_CLOUDFLARE_BASE_URL": f.cf.BaseURL(),
 		"OPENAI_API_KEY": "sk-test", "PENNY_OPENAI_BASE_URL": f.oa.BaseURL(),
 		"ANTHROPIC_API_KEY": "sk-ant", "PENNY_ANTHROPIC_BASE_URL": f.an.URL + "/",
 		// These tests repeat prompts on purpose to see routing; caching
 		// has its own tests.
 		"PENNY_CACHE_SIZE": "0",
-	})
-	return ta, f
+	}
+	maps.Copy(env, extra)
+	return apptest.New(t, env), f
 }
 
 // TestRoutingThroughRealProviders drives the running server against

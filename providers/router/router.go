@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -317,7 +318,7 @@ func (r *Router) allCandidates() []ChatCandidate {
 	seen := map[string]bool{}
 	var out []ChatCandidate
 	for _, tier := range catalog.Tiers {
-		for _, c := range append(r.cfg.Tiers[tier], r.cfg.Control[tier]...) {
+		for _, c := range slices.Concat(r.cfg.Tiers[tier], r.cfg.Control[tier]) {
 			if !seen[c.key()] {
 				seen[c.key()] = true
 				out = append(out, c)

@@ -177,3 +177,31 @@ func TestCheckProvider(t *testing.T) {
 	require.NoError(t, r.CheckProvider("local"))
 	require.ErrorIs(t, r.CheckProvider("openai"), router.ErrUnknownProvider)
 }
+
+// Listing the providers must not write into the configured tier lists: a
+// tier slice with spare capacity was once overwritten by the control arm's
+// candidates, a data race between concurrent admin requests (found by the
+// browser test under -race).
+func TestProvidersLeavesTheConfigAlone(t *testing.T) {
+	paid := router.ChatCandidate{Provider: "openai", Model: "gpt-4o-mini", Client: &scripted{}}
+	small := make([]router.ChatCandidate, 1, 4) // spare capacity
+	small[0] = localCand
+	r, err := router.New(router.Config{
+		Catalog:   catalog.Default(),
+		Tiers:     map[string][]router.ChatCandidate{"small": small, "medium": {localCand}, "large": {localCand}},
+		Control:   map[string][]router.ChatCandidate{"small": {paid}, "medium": {paid}, "large": {paid}},
+		Embedders: map[string][]router.EmbedHost{local.EmbedModel: {{Provider: local.Name, Client: local.New()}}},
+		Ledger:    &memLedger{},
+	})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				require.ElementsMatch(t, []string{"local", "openai"}, r.Providers())
+			}
+		})
+	}
+	wg.Wait()
+	require.Zero(t, small[:2][1].Provider, "the spare slot of the small tier is untouched")
+}

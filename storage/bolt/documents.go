@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	bbolt "go.etcd.io/bbolt"
@@ -133,7 +134,7 @@ func (s *Store) ShareDocument(ctx context.Context, ownerID, id string, userIDs [
 			return err
 		}
 		shared := tx.Bucket(bDocsShared)
-		for _, u := range append(d.SharedWith, everyone) {
+		for _, u := range slices.Concat(d.SharedWith, []string{everyone}) {
 			if err := shared.Delete(pair(u, id)); err != nil {
 				return err
 			}
@@ -183,7 +184,7 @@ func (s *Store) DeleteDocument(ctx context.Context, ownerID, id string) ([]strin
 		if err != nil {
 			return err
 		}
-		for _, u := range append(d.SharedWith, everyone) {
+		for _, u := range slices.Concat(d.SharedWith, []string{everyone}) {
 			if err := tx.Bucket(bDocsShared).Delete(pair(u, id)); err != nil {
 				return err
 			}

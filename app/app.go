@@ -137,7 +137,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	}
 
 	a.Auth, err = auth.New(ctx, st, auth.Options{
-		Registration: cfg.Registration, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL,
+		Registration: cfg.Registration, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, ReuseGrace: cfg.RefreshReuseGrace,
 		Password:  auth.PasswordParams{MemoryKiB: cfg.PasswordMemoryKiB, Time: cfg.PasswordTime, Threads: cfg.PasswordThreads},
 		LoginFree: cfg.LoginMaxFailures, Logger: logger,
 	})

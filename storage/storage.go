@@ -109,11 +109,9 @@ type RefreshTokenStore interface {
 	// returned with ErrConflict (so that the caller can revoke its family);
 	// an unknown hash gives ErrNotFound.
 	UseRefreshToken(ctx context.Context, hash string, now time.Time) (RefreshToken, error)
-	// RevokeRefreshFamily revokes every token of the family.
+	// RevokeRefreshFamily revokes every token of the family (used or not):
+	// reuse detection and logout.
 	RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error
-	// RevokeRefreshToken revokes the token with this hash (logout); unknown
-	// hashes are not an error.
-	RevokeRefreshToken(ctx context.Context, hash string, now time.Time) error
 }
 
 // APIKey lets programs call penny as a user. Only the hash is stored; the

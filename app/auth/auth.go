@@ -45,6 +45,10 @@ type Options struct {
 	LoginFree int
 	// InviteTTL is how long an invite stays valid. Default 7 days.
 	InviteTTL time.Duration
+	// ReuseGrace is how long a just-spent refresh token may be presented
+	// again without revoking its family (a page reloaded while its refresh
+	// was in flight never stored the new token). 0: no grace.
+	ReuseGrace time.Duration
 	Logger    *slog.Logger
 	Now       func() time.Time
 }
@@ -254,7 +258,10 @@ var errRefresh = apperr.New(http.StatusUnauthorized, "invalid_refresh_token", "t
 
 // Refresh spends a refresh token and returns a new session of the same
 // family. Presenting a spent token revokes the whole family: whoever holds
-// a stolen copy and the rightful owner are both signed out.
+// a stolen copy and the rightful owner are both signed out. The one
+// exception is a token spent within ReuseGrace whose family is intact: a
+// browser that lost the answer to its refresh (a reload, a dropped
+// connection) gets another session instead of being signed out.
 func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	if token == "" {
 		return Session{}, errRefresh
@@ -265,6 +272,10 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	case errors.Is(err, storage.ErrNotFound):
 		return Session{}, errRefresh
 	case errors.Is(err, storage.ErrConflict):
+		if s.withinGrace(t, now) {
+			s.opts.Logger.Info("refresh token presented again within the grace period", slog.String("user", t.UserID), slog.String("family", t.FamilyID))
+			break
+		}
 		if t.RevokedAt == nil {
 			s.opts.Logger.Warn("refresh token reused; revoking its family", slog.String("user", t.UserID), slog.String("family", t.FamilyID))
 		}
@@ -285,12 +296,25 @@ func (s *Service) Refresh(ctx context.Context, token string) (Session, error) {
 	return s.newSession(ctx, u, t.FamilyID)
 }
 
-// Logout revokes the refresh token (and so ends its family's future).
+func (s *Service) withinGrace(t storage.RefreshToken, now time.Time) bool {
+	return s.opts.ReuseGrace > 0 && t.RevokedAt == nil && t.UsedAt != nil && now.Sub(*t.UsedAt) < s.opts.ReuseGrace
+}
+
+// Logout revokes the refresh token's whole family: the session ends, and
+// no earlier token of it can come back within the reuse grace.
 func (s *Service) Logout(ctx context.Context, token string) error {
 	if token == "" {
 		return nil
 	}
-	return s.store.RevokeRefreshToken(ctx, hashSecret(token), s.opts.Now().UTC())
+	now := s.opts.Now().UTC()
+	t, err := s.store.UseRefreshToken(ctx, hashSecret(token), now)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil && !errors.Is(err, storage.ErrConflict):
+		return err
+	}
+	return s.store.RevokeRefreshFamily(ctx, t.FamilyID, now)
 }
 
 func (s *Service) newSession(ctx context.Context, u storage.User, family string) (Session, error) {

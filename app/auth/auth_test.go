@@ -35,7 +35,7 @@ func newService(t *testing.T, reg string) (*Service, *clock, *bolt.Store) {
 	t.Cleanup(func() { _ = st.Close() })
 	clk := &clock{t: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
 	s, err := New(context.Background(), st, Options{Registration: reg, AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour,
-		Password: fastHash, LoginFree: 3, Now: clk.Now})
+		Password: fastHash, LoginFree: 3, ReuseGrace: 10 * time.Second, Now: clk.Now})
 	require.NoError(t, err)
 	return s, clk, st
 }
@@ -176,7 +176,15 @@ func TestRefreshRotatesAndReuseRevokesFamily(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, first.RefreshToken, second.RefreshToken)
 
-	// An attacker replays the first token: refused, and the family dies.
+	// A browser that lost the answer presents the spent token again at
+	// once: it gets another session, and the family lives on.
+	again, err := s.Refresh(ctx, first.RefreshToken)
+	require.NoError(t, err, "within the reuse grace")
+	second, err = s.Refresh(ctx, again.RefreshToken)
+	require.NoError(t, err)
+
+	// An attacker replays the first token later: refused, and the family dies.
+	clk.Add(11 * time.Second)
 	_, err = s.Refresh(ctx, first.RefreshToken)
 	require.Equal(t, "invalid_refresh_token", code(t, err))
 	_, err = s.Refresh(ctx, second.RefreshToken)
@@ -198,9 +206,13 @@ func TestRefreshRotatesAndReuseRevokesFamily(t *testing.T) {
 	// Logout revokes.
 	fourth, err := s.Login(ctx, "ada@example.com", "correct horse", "1.2.3.4")
 	require.NoError(t, err)
-	require.NoError(t, s.Logout(ctx, fourth.RefreshToken))
-	_, err = s.Refresh(ctx, fourth.RefreshToken)
+	fifth, err := s.Refresh(ctx, fourth.RefreshToken)
+	require.NoError(t, err)
+	require.NoError(t, s.Logout(ctx, fifth.RefreshToken))
+	_, err = s.Refresh(ctx, fifth.RefreshToken)
 	require.Equal(t, "invalid_refresh_token", code(t, err))
+	_, err = s.Refresh(ctx, fourth.RefreshToken)
+	require.Equal(t, "invalid_refresh_token", code(t, err), "logout ends the family: no grace for an earlier token")
 	_, err = s.Refresh(ctx, "")
 	require.Equal(t, "invalid_refresh_token", code(t, err))
 }

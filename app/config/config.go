@@ -63,6 +63,9 @@ type Config struct {
 	AccessTokenTTL time.Duration
 	// RefreshTokenTTL is the lifetime of a refresh token. Default 720h.
 	RefreshTokenTTL time.Duration
+	// RefreshReuseGrace is how long a just-spent refresh token may come
+	// back without revoking its family (0: never). Default 10s.
+	RefreshReuseGrace time.Duration
 	// CookieSecure is auto (Secure when the request came over HTTPS),
 	// true or false. Default auto.
 	CookieSecure string
@@ -217,6 +220,14 @@ var Settings = []Setting{
 	setting("rag-max-chunks", "PENNY_RAG_MAX_CHUNKS", "5", "passages per answer unless the request asks (1-20)", intSetter(func(c *Config, n int64) { c.RAGMaxChunks = int(n) })),
 	setting("access-token-ttl", "PENNY_ACCESS_TOKEN_TTL", "15m", "lifetime of an access token", durationSetter(func(c *Config, d time.Duration) { c.AccessTokenTTL = d })),
 	setting("refresh-token-ttl", "PENNY_REFRESH_TOKEN_TTL", "720h", "lifetime of a refresh token", durationSetter(func(c *Config, d time.Duration) { c.RefreshTokenTTL = d })),
+	setting("refresh-reuse-grace", "PENNY_REFRESH_REUSE_GRACE", "10s", "how long a just-spent refresh token may be presented again (a reload during a refresh) without signing the session out; 0 turns it off", func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Minute {
+			return fmt.Errorf("must be a duration from 0 to 1m such as 10s")
+		}
+		c.RefreshReuseGrace = d
+		return nil
+	}),
 	setting("cookie-secure", "PENNY_COOKIE_SECURE", "auto", "auto (Secure over HTTPS), true or false", func(c *Config, v string) error {
 		if v != "auto" && v != "true" && v != "false" {
 			return fmt.Errorf("must be auto, true or false")

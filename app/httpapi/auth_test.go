@@ -105,7 +105,7 @@ func TestCookieSessionAndCSRF(t *testing.T) {
 }
 
 func TestBearerRefreshReuseRevokesFamily(t *testing.T) {
-	ta := apptest.New(t, nil)
+	ta := apptest.New(t, map[string]string{"PENNY_REFRESH_REUSE_GRACE": "0s"})
 	ada := ta.Register("ada@example.com")
 	r := ta.Do("POST", "/api/auth/refresh", "", map[string]string{"refreshToken": ada.Refresh})
 	require.Equal(t, http.StatusOK, r.Status)

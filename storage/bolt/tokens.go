@@ -54,11 +54,6 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 	})
 }
 
-// RevokeRefreshToken revokes one token.
-func (s *Store) RevokeRefreshToken(ctx context.Context, hash string, now time.Time) error {
-	return s.db.Update(func(tx *bbolt.Tx) error { return revoke(tx.Bucket(bRefresh), hash, now) })
-}
-
 func revoke(b *bbolt.Bucket, hash string, now time.Time) error {
 	t, err := get[storage.RefreshToken](b, hash)
 	if err != nil {

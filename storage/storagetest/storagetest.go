@@ -137,9 +137,12 @@ func testRefreshTokens(t *testing.T, s storage.Store) {
 	require.Equal(t, "f1", got.FamilyID)
 	require.Nil(t, got.UsedAt)
 
-	got, err = s.UseRefreshToken(ctx, "a", t0)
+	got, err = s.UseRefreshToken(ctx, "a", t0.Add(time.Second))
 	require.ErrorIs(t, err, storage.ErrConflict, "second use is a reuse")
 	require.Equal(t, "f1", got.FamilyID, "a reused token still names its family")
+	require.NotNil(t, got.UsedAt, "and when it was spent (the reuse grace needs it)")
+	require.True(t, got.UsedAt.Equal(t0), "the first use counts")
+	require.Nil(t, got.RevokedAt)
 
 	_, err = s.UseRefreshToken(ctx, "zzz", t0)
 	require.ErrorIs(t, err, storage.ErrNotFound)
@@ -147,11 +150,11 @@ func testRefreshTokens(t *testing.T, s storage.Store) {
 	require.NoError(t, s.RevokeRefreshFamily(ctx, "f1", t0))
 	_, err = s.UseRefreshToken(ctx, "b", t0)
 	require.ErrorIs(t, err, storage.ErrConflict, "revoked with its family")
-
-	require.NoError(t, s.RevokeRefreshToken(ctx, "c", t0))
-	_, err = s.UseRefreshToken(ctx, "c", t0)
+	got, err = s.UseRefreshToken(ctx, "a", t0)
 	require.ErrorIs(t, err, storage.ErrConflict)
-	require.NoError(t, s.RevokeRefreshToken(ctx, "unknown", t0))
+	require.NotNil(t, got.RevokedAt, "a spent token is revoked with its family too")
+	_, err = s.UseRefreshToken(ctx, "c", t0)
+	require.NoError(t, err, "another family is untouched")
 }
 
 func testRefreshUseRace(t *testing.T, s storage.Store) {

@@ -54,6 +54,17 @@ async function ask(question) {
   return page.locator('.msg.assistant').nth(before);
 }
 
+// visible waits for a locator and, when it does not come, says where the
+// page is and what it shows.
+async function visible(locator) {
+  try {
+    await locator.waitFor({ timeout: T });
+  } catch (err) {
+    const text = await page.locator('body').innerText().catch(() => '?');
+    throw new Error(`${err.message}\nat ${page.url()}, the page shows:\n${text.slice(0, 600)}`);
+  }
+}
+
 before(async () => {
   assert.ok(BASE, 'PENNY_URL is set by TestWebUI');
   browser = await chromium.launch({
@@ -227,7 +238,7 @@ test('readable on a phone', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   for (const path of ['/chat', '/documents', '/costs', '/settings']) {
     await page.goto(BASE + path);
-    await page.locator('main h1, main .conversation').first().waitFor({ timeout: T });
+    await visible(page.locator('main h1, main .conversation').first());
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 1, `${path} fits a phone (overflow ${overflow}px)`);
   }

@@ -49,8 +49,8 @@ type Options struct {
 	// again without revoking its family (a page reloaded while its refresh
 	// was in flight never stored the new token). 0: no grace.
 	ReuseGrace time.Duration
-	Logger    *slog.Logger
-	Now       func() time.Time
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Service is the auth capability. Safe for concurrent use.

@@ -38,10 +38,16 @@ async function shot(name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-// apiGet reads penny's API from inside the page, with its cookies.
+// apiGet reads penny's API from inside the page, with its cookies; like
+// the UI, it refreshes an expired access token once (they last 3 s here).
 function apiGet(path) {
   return page.evaluate(async (p) => {
-    const r = await fetch(p);
+    let r = await fetch(p);
+    if (r.status === 401) {
+      const csrf = document.cookie.split('; ').find((c) => c.startsWith('penny_csrf='))?.slice('penny_csrf='.length) ?? '';
+      const refreshed = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'X-CSRF-Token': decodeURIComponent(csrf) } });
+      if (refreshed.ok) r = await fetch(p);
+    }
     return { status: r.status, body: await r.json() };
   }, path);
 }

@@ -258,6 +258,42 @@ test('errors are shown in words', async () => {
   assert.match(await alert.innerText(), /not found/i);
 });
 
+test('a file that is not what it says fails with its reason', async () => {
+  await page.click('header.top nav >> text=Documents');
+  const broken = join(files, 'broken.pdf');
+  writeFileSync(broken, 'this is plain text, not a PDF');
+  await page.setInputFiles('input[type=file]', [broken]);
+  const row = page.locator('.upload[data-status=failed]');
+  await visible(row);
+  assert.match(await row.innerText(), /broken\.pdf[\s\S]*failed: .+/);
+});
+
+test('an admin adds a member, who sees only their own', async () => {
+  await page.click('header.top nav >> text=Settings');
+  const accounts = page.locator('section', { has: page.getByRole('heading', { name: 'Accounts', exact: true }) });
+  await accounts.locator('input[type=email]').fill('member@example.com');
+  await accounts.locator('input[type=password]').fill('another horse battery');
+  await accounts.getByRole('button', { name: 'Create account' }).click();
+  await visible(accounts.locator('td', { hasText: 'member@example.com' }));
+
+  await page.click('text=Sign out');
+  await visible(page.locator('.signin'));
+  await page.fill('input[name=email]', 'member@example.com');
+  await page.fill('input[name=password]', 'another horse battery');
+  await page.click('button[type=submit]');
+  await visible(page.locator('header.top nav'));
+  const nav = await page.locator('header.top nav').innerText();
+  assert.doesNotMatch(nav, /Quality|Providers/, 'members do not see the admin pages');
+  await page.click('header.top nav >> text=Documents');
+  await visible(page.getByText('No documents yet'));
+  await page.click('header.top nav >> text=Costs');
+  await visible(page.getByText('Your own spend.'));
+  assert.equal(await page.locator('[data-testid=spent]').innerText(), '$0.00', "the admin's spend is not the member's");
+  await page.goto(BASE + '/providers');
+  await visible(page.locator('main .conversation'));
+  assert.equal(new URL(page.url()).pathname, '/chat', 'an admin page sends a member back to chat');
+});
+
 test('sign out returns to the sign-in form', async () => {
   await page.click('text=Sign out');
   await page.locator('.signin').waitFor({ timeout: T });

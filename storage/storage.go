@@ -420,3 +420,16 @@ type SettingStore interface {
 	// the value in force afterwards (so two starts agree on one key).
 	PutSettingIfAbsent(ctx context.Context, key string, value []byte) ([]byte, error)
 }
+
+// BlobStore keeps the uploaded originals and their extracted texts by name
+// (a document id, with ".orig" for the original), where every process that
+// serves the data can read them: the data dir in embedded mode, PostgreSQL
+// or S3-compatible object storage in scale-out mode.
+type BlobStore interface {
+	// PutBlob stores data under name durably, replacing any earlier value.
+	PutBlob(ctx context.Context, name string, data []byte) error
+	// GetBlob returns the data; ErrNotFound when there is none.
+	GetBlob(ctx context.Context, name string) ([]byte, error)
+	// DeleteBlob removes name; a missing name is not an error.
+	DeleteBlob(ctx context.Context, name string) error
+}

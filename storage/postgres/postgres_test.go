@@ -44,15 +44,30 @@ func reset(t *testing.T, url string) {
 	require.NoError(t, err)
 }
 
+// fresh is an empty, migrated store.
+func fresh(t *testing.T, url string) *postgres.Store {
+	reset(t, url)
+	_, err := postgres.Migrate(context.Background(), url)
+	require.NoError(t, err)
+	s, err := postgres.Open(context.Background(), url)
+	require.NoError(t, err)
+	return s
+}
+
 func TestConformance(t *testing.T) {
 	for name, url := range testURLs(t) {
 		t.Run(name, func(t *testing.T) {
-			storagetest.Run(t, func(t *testing.T) storage.Store {
-				reset(t, url)
-				_, err := postgres.Migrate(context.Background(), url)
-				require.NoError(t, err)
-				s, err := postgres.Open(context.Background(), url)
-				require.NoError(t, err)
+			storagetest.Run(t, func(t *testing.T) storage.Store { return fresh(t, url) })
+		})
+	}
+}
+
+func TestBlobs(t *testing.T) {
+	for name, url := range testURLs(t) {
+		t.Run(name, func(t *testing.T) {
+			storagetest.RunBlobs(t, func(t *testing.T) storage.BlobStore {
+				s := fresh(t, url)
+				t.Cleanup(func() { _ = s.Close() })
 				return s
 			})
 		})

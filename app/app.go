@@ -31,6 +31,7 @@ import (
 	"github.com/penny-dev/penny/providers/local"
 	"github.com/penny-dev/penny/providers/router"
 	"github.com/penny-dev/penny/storage"
+	"github.com/penny-dev/penny/storage/blobfs"
 	"github.com/penny-dev/penny/storage/bolt"
 	"github.com/penny-dev/penny/storage/cache"
 	"github.com/penny-dev/penny/storage/cache/lru"
@@ -146,7 +147,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	}
 	a.pdf = &documents.Pdfium{}
 	a.Documents = documents.New(st, a.Router, a.Indexes, documents.Options{
-		FilesDir: cfg.FilesDir(), MaxFileBytes: cfg.MaxFileBytes, EmbedModel: a.EmbedModel.ID, Logger: logger,
+		Blobs: blobfs.New(cfg.FilesDir()), MaxFileBytes: cfg.MaxFileBytes, EmbedModel: a.EmbedModel.ID, Logger: logger,
 		PDF: a.pdf, Limits: documents.Limits{MaxPages: cfg.MaxPages, MaxUnpackedBytes: cfg.MaxUnpackedBytes}, MaxChunks: cfg.MaxChunks,
 		Chunker: documents.Chunker{Target: cfg.ChunkTokens, Overlap: cfg.ChunkOverlap},
 	})

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -28,7 +27,6 @@ import (
 	"github.com/penny-dev/penny/app/apperr"
 	"github.com/penny-dev/penny/providers/router"
 	"github.com/penny-dev/penny/storage"
-	"github.com/penny-dev/penny/storage/atomicfile"
 )
 
 // Store is what documents needs from storage.
@@ -56,8 +54,9 @@ type Index interface {
 
 // Options configure the Service.
 type Options struct {
-	// FilesDir holds the text of every document, one file per id.
-	FilesDir string
+	// Blobs keeps every upload's original ("ID.orig") and extracted text
+	// ("ID"), where every worker can read them.
+	Blobs storage.BlobStore
 	// MaxFileBytes caps one file.
 	MaxFileBytes int64
 	Chunker      Chunker
@@ -182,16 +181,16 @@ func (s *Service) Upload(ctx context.Context, userID, requestID, collection stri
 	}
 	var written []string
 	for i, d := range queued {
-		path := s.originalPath(d.ID)
-		if err := atomicfile.WriteBytes(path, originals[i]); err != nil {
-			removeAll(written)
+		name := originalName(d.ID)
+		if err := s.opts.Blobs.PutBlob(ctx, name, originals[i]); err != nil {
+			s.removeBlobs(written)
 			return nil, fmt.Errorf("documents: write %s: %w", d.Filename, err)
 		}
-		written = append(written, path)
+		written = append(written, name)
 	}
 	if len(queued) > 0 {
 		if err := s.store.EnqueueDocuments(ctx, queued, jobs); err != nil {
-			removeAll(written)
+			s.removeBlobs(written)
 			return nil, err
 		}
 		s.wake()
@@ -313,9 +312,12 @@ func title(name, text string, markdown bool) string {
 	return strings.TrimSuffix(name, filepath.Ext(name))
 }
 
-func removeAll(paths []string) {
-	for _, p := range paths {
-		_ = os.Remove(p)
+// removeBlobs takes back the blobs of an upload that was not stored.
+func (s *Service) removeBlobs(names []string) {
+	for _, name := range names {
+		if err := s.opts.Blobs.DeleteBlob(context.Background(), name); err != nil {
+			s.opts.Logger.Warn("remove blob of a failed upload", slog.String("blob", name), slog.Any("error", err))
+		}
 	}
 }
 
@@ -457,8 +459,8 @@ func (s *Service) Delete(ctx context.Context, userID, id string) error {
 	if err := s.index.Remove(ctx, ids); err != nil {
 		s.opts.Logger.Error("remove chunks from index", slog.String("document", id), slog.Any("error", err))
 	}
-	for _, path := range []string{filepath.Join(s.opts.FilesDir, id), s.originalPath(id)} {
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+	for _, name := range []string{id, originalName(id)} {
+		if err := s.opts.Blobs.DeleteBlob(ctx, name); err != nil {
 			s.opts.Logger.Warn("remove document file", slog.String("document", id), slog.Any("error", err))
 		}
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -14,7 +12,6 @@ import (
 	"github.com/penny-dev/penny/app/retrieval"
 	"github.com/penny-dev/penny/providers/router"
 	"github.com/penny-dev/penny/storage"
-	"github.com/penny-dev/penny/storage/atomicfile"
 )
 
 // Queue tunables.
@@ -29,7 +26,9 @@ const (
 	poll = time.Second
 )
 
-func (s *Service) originalPath(id string) string { return filepath.Join(s.opts.FilesDir, id+".orig") }
+// originalName is the blob of a document's uploaded file; its extracted
+// text is the blob named by the bare id.
+func originalName(id string) string { return id + ".orig" }
 
 // wake tells an idle worker that there is work.
 func (s *Service) wake() {
@@ -93,9 +92,13 @@ func (s *Service) process(ctx context.Context, job storage.IngestJob) {
 			log.Error("record ingest failure", slog.Any("error", err))
 		}
 	}
-	data, err := os.ReadFile(s.originalPath(doc.ID))
+	data, err := s.opts.Blobs.GetBlob(ctx, originalName(doc.ID))
+	if errors.Is(err, storage.ErrNotFound) {
+		fail("the uploaded file is missing from the blob store")
+		return
+	}
 	if err != nil {
-		fail("the uploaded file is missing from the data dir")
+		s.retry(ctx, job, err)
 		return
 	}
 	_ = s.store.SetDocumentStatus(ctx, doc.ID, storage.DocumentParsing, storage.Progress{}, "")
@@ -135,7 +138,7 @@ func (s *Service) process(ctx context.Context, job storage.IngestJob) {
 			batch[i].Vector = res.Vectors[i]
 		}
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(s.opts.FilesDir, doc.ID), []byte(p.ex.Text)); err != nil {
+	if err := s.opts.Blobs.PutBlob(ctx, doc.ID, []byte(p.ex.Text)); err != nil {
 		s.retry(ctx, job, err)
 		return
 	}

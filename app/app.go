@@ -35,6 +35,7 @@ import (
 	"github.com/penny-dev/penny/storage/bolt"
 	"github.com/penny-dev/penny/storage/cache"
 	"github.com/penny-dev/penny/storage/cache/lru"
+	"github.com/penny-dev/penny/storage/postgres"
 	"github.com/penny-dev/penny/vector"
 	"github.com/penny-dev/penny/vector/hnsw"
 	"github.com/penny-dev/penny/vector/keyword"
@@ -83,18 +84,19 @@ func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 // New opens the data dir and builds the App. On error nothing stays open.
-func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version string) (a *App, err error) {
-	a = &App{Config: cfg, Logger: logger, Version: version, Catalog: catalog.Default()}
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version string) (_ *App, err error) {
+	// a is not the named result: "return nil, err" must not clear it
+	// before the deferred Close runs.
+	a := &App{Config: cfg, Logger: logger, Version: version, Catalog: catalog.Default()}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
-			a = nil
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("app: data dir %s: %w", cfg.DataDir, err)
 	}
-	st, err := bolt.Open(cfg.StorePath(), bolt.Options{})
+	st, blobs, err := openStores(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +149,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	}
 	a.pdf = &documents.Pdfium{}
 	a.Documents = documents.New(st, a.Router, a.Indexes, documents.Options{
-		Blobs: blobfs.New(cfg.FilesDir()), MaxFileBytes: cfg.MaxFileBytes, EmbedModel: a.EmbedModel.ID, Logger: logger,
+		Blobs: blobs, Shared: cfg.Scaled(), MaxFileBytes: cfg.MaxFileBytes, EmbedModel: a.EmbedModel.ID, Logger: logger,
 		PDF: a.pdf, Limits: documents.Limits{MaxPages: cfg.MaxPages, MaxUnpackedBytes: cfg.MaxUnpackedBytes}, MaxChunks: cfg.MaxChunks,
 		Chunker: documents.Chunker{Target: cfg.ChunkTokens, Overlap: cfg.ChunkOverlap},
 	})
@@ -370,10 +372,27 @@ func (a *App) Close() error {
 	return errors.Join(errs...)
 }
 
+// openStores opens the records and the blob store: PostgreSQL in scale-out
+// mode (PENNY_DATABASE_URL), else the data dir.
+func openStores(ctx context.Context, cfg config.Config) (storage.Store, storage.BlobStore, error) {
+	if cfg.Scaled() {
+		st, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, st, nil
+	}
+	st, err := bolt.Open(cfg.StorePath(), bolt.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, blobfs.New(cfg.FilesDir()), nil
+}
+
 // CreateUser opens only the store and auth to create one account (the
 // `penny user create` command), then closes them.
 func CreateUser(ctx context.Context, cfg config.Config, logger *slog.Logger, email, password string, role storage.Role) (storage.User, error) {
-	st, err := bolt.Open(cfg.StorePath(), bolt.Options{})
+	st, _, err := openStores(ctx, cfg)
 	if err != nil {
 		return storage.User{}, fmt.Errorf("%w (while penny serve runs, create users with POST /api/admin/users)", err)
 	}
@@ -398,7 +417,7 @@ func (a *App) UserEmail(id string) string {
 // CostsReport writes a month's savings report from the store alone (the
 // `penny costs report` command; the data dir must not be in use).
 func CostsReport(ctx context.Context, cfg config.Config, month time.Time, format string, w io.Writer) error {
-	st, err := bolt.Open(cfg.StorePath(), bolt.Options{})
+	st, _, err := openStores(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("%w (while penny serve runs, use GET /api/costs/report)", err)
 	}

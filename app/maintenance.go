@@ -18,6 +18,10 @@ import (
 // go through its API, or wait until it stops.
 var ErrServing = errors.New("penny serve is running on this data dir")
 
+// ErrScaled means the command works on the embedded store, and the records
+// live in PostgreSQL (PENNY_DATABASE_URL).
+var ErrScaled = errors.New("the records live in PostgreSQL (PENNY_DATABASE_URL): back them up with pg_dump, and restore with pg_restore; vacuum and reindex are PostgreSQL's own")
+
 // OpenIdleStore opens the embedded store of a data dir that no server
 // holds; ErrServing when one does.
 func OpenIdleStore(cfg config.Config) (*bolt.Store, error) {
@@ -27,6 +31,9 @@ func OpenIdleStore(cfg config.Config) (*bolt.Store, error) {
 // openStore opens the data dir's store with opts; ErrServing when a
 // server holds it.
 func openStore(cfg config.Config, opts bolt.Options) (*bolt.Store, error) {
+	if cfg.Scaled() {
+		return nil, ErrScaled
+	}
 	st, err := bolt.Open(cfg.StorePath(), opts)
 	if errors.Is(err, bolt.ErrInUse) {
 		return nil, fmt.Errorf("%w (%s)", ErrServing, cfg.DataDir)
@@ -64,6 +71,9 @@ func BackupIdle(ctx context.Context, cfg config.Config, version string, w io.Wri
 // beside it (penny.db.before-restore, files.before-restore). The indexes
 // are rebuilt at the next start.
 func Restore(ctx context.Context, cfg config.Config, r io.Reader, force bool) (backup.Manifest, error) {
+	if cfg.Scaled() {
+		return backup.Manifest{}, ErrScaled
+	}
 	if _, err := os.Stat(cfg.StorePath()); err == nil {
 		st, err := openStore(cfg, bolt.Options{ReadOnly: true})
 		if err != nil {
@@ -92,6 +102,9 @@ func Restore(ctx context.Context, cfg config.Config, r io.Reader, force bool) (b
 // compact`; the server must be stopped) and returns the sizes before and
 // after.
 func Compact(cfg config.Config) (before, after int64, err error) {
+	if cfg.Scaled() {
+		return 0, 0, ErrScaled
+	}
 	before, after, err = bolt.Compact(cfg.StorePath())
 	if errors.Is(err, bolt.ErrInUse) {
 		return 0, 0, fmt.Errorf("%w: stop it first (%s)", ErrServing, cfg.DataDir)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"flag"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -145,4 +146,24 @@ func TestBackupIdleCompactReindexDoctor(t *testing.T) {
 	// The next start repairs it, and the data still answers.
 	again := apptest.Open(t, dir, testEnv)
 	require.Contains(t, ask(t, again, u.Token), "heronries")
+}
+
+// A start that fails leaves nothing open and does not crash: the store
+// opened first is closed again (the embedded store stays usable).
+func TestFailedStartClosesWhatItOpened(t *testing.T) {
+	dir := t.TempDir()
+	cfg := configFor(t, dir)
+	cfg.Providers.ForceProvider = "no-such-provider"
+	_, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), "test")
+	require.Error(t, err)
+	st, err := app.OpenIdleStore(configFor(t, dir))
+	require.NoError(t, err, "the store was closed again")
+	require.NoError(t, st.Close())
+
+	scaled := configFor(t, t.TempDir())
+	scaled.DatabaseURL = "postgres://penny@127.0.0.1:1/penny?sslmode=disable&connect_timeout=2"
+	_, err = app.New(context.Background(), scaled, slog.New(slog.DiscardHandler), "test")
+	require.ErrorContains(t, err, "cannot reach the database")
+	_, err = app.OpenIdleStore(scaled)
+	require.ErrorIs(t, err, app.ErrScaled, "embedded-store commands say how to do it in PostgreSQL")
 }

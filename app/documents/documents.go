@@ -57,6 +57,9 @@ type Options struct {
 	// Blobs keeps every upload's original ("ID.orig") and extracted text
 	// ("ID"), where every worker can read them.
 	Blobs storage.BlobStore
+	// Shared says several replicas share the store: a job's lease expires
+	// by itself instead of being released when this process starts.
+	Shared bool
 	// MaxFileBytes caps one file.
 	MaxFileBytes int64
 	Chunker      Chunker

@@ -42,8 +42,10 @@ func (s *Service) wake() {
 // flight are abandoned and re-run after a restart (their chunks were not
 // written).
 func (s *Service) Run(ctx context.Context, n int) {
-	if err := s.store.ReleaseIngestLeases(ctx); err != nil {
-		s.opts.Logger.Error("release ingest leases", slog.Any("error", err))
+	if !s.opts.Shared {
+		if err := s.store.ReleaseIngestLeases(ctx); err != nil {
+			s.opts.Logger.Error("release ingest leases", slog.Any("error", err))
+		}
 	}
 	var wg sync.WaitGroup
 	for range max(n, 1) {

@@ -51,6 +51,8 @@ Usage:
                                             (server stopped)
   penny seed --demo | --reset               a demo instance with users, chats, documents
                                             and 30 days of costs; or remove it
+  penny migrate up | status                 apply (or list) the PostgreSQL schema migrations
+                                            of scale-out mode (PENNY_DATABASE_URL)
   penny version                             print the version
 
 Run "penny serve -h" for every setting; each flag also has a PENNY_*
@@ -93,6 +95,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		err = doctorCmd(args, stdout, stderr, getenv)
 	case "seed":
 		err = seedCmd(args, stdout, stderr, getenv)
+	case "migrate":
+		err = migrateCmd(args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintf(stdout, "penny %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help", "-h", "--help":

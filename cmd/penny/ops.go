@@ -16,6 +16,7 @@ import (
 	"github.com/penny-dev/penny/app"
 	"github.com/penny-dev/penny/app/backup"
 	"github.com/penny-dev/penny/app/config"
+	"github.com/penny-dev/penny/storage/postgres"
 )
 
 // signalContext ends when the user interrupts the command.
@@ -159,4 +160,55 @@ func doctorCmd(args []string, stdout, stderr io.Writer, getenv func(string) stri
 		return err
 	}
 	return app.Doctor(context.Background(), cfg, stdout)
+}
+
+// migrateCmd applies or reports the PostgreSQL schema (scale-out mode).
+func migrateCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	sub := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("migrate "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg, err := config.Load(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if !cfg.Scaled() {
+		return errors.New("set PENNY_DATABASE_URL to the PostgreSQL database (the embedded store migrates itself at start)")
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	switch sub {
+	case "up":
+		applied, err := postgres.Migrate(ctx, cfg.DatabaseURL)
+		for _, s := range applied {
+			fmt.Fprintf(stdout, "applied %04d_%s\n", s.Version, s.Name)
+		}
+		if err != nil {
+			return err
+		}
+		have, _, err := postgres.Status(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "schema at version %d (%d applied now)\n", have, len(applied))
+		return nil
+	case "status":
+		have, want, err := postgres.Status(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		state := "up to date"
+		switch {
+		case have < want:
+			state = "needs `penny migrate up`"
+		case have > want:
+			state = "newer than this penny: upgrade penny"
+		}
+		fmt.Fprintf(stdout, "schema at version %d, this penny needs %d: %s\n", have, want, state)
+		return nil
+	default:
+		return fmt.Errorf("usage: penny migrate up | status")
+	}
 }

@@ -313,3 +313,7 @@ func decodeJSON(raw []byte, v any) error {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, storage.ErrNotFound) }
+
+// Pool is the store's connection pool, for the indexes that live in the
+// same database (vector/pgvector).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -3,32 +3,21 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"testing"
+		"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/penny-dev/penny/storage"
 	"github.com/penny-dev/penny/storage/postgres"
+	"github.com/penny-dev/penny/storage/postgres/pgtest"
 	"github.com/penny-dev/penny/storage/storagetest"
 )
 
-// testURLs are the PostgreSQL servers the suite runs on: PGlite (PostgreSQL
-// 17 with pgvector, one session shared by every connection) and, when set,
-// Debian's postgresql-15, whose real concurrency the race tests need.
-func testURLs(t *testing.T) map[string]string {
-	urls := map[string]string{}
-	for name, env := range map[string]string{"pglite": "PENNY_TEST_POSTGRES_URL", "postgresql": "PENNY_TEST_POSTGRES15_URL"} {
-		if u := os.Getenv(env); u != "" {
-			urls[name] = u
-		}
-	}
-	if len(urls) == 0 {
-		t.Skip("set PENNY_TEST_POSTGRES_URL (and PENNY_TEST_POSTGRES15_URL) to run the PostgreSQL store's suite: make test-scaleout starts the engines")
-	}
-	return urls
-}
+// engines are the PostgreSQL servers the suites run on: PGlite (PostgreSQL
+// 17 with pgvector, one session shared by every connection) and Debian's
+// postgresql-15, whose real concurrency the race tests need.
+var engines = map[string]func(testing.TB) string{"pglite": pgtest.PGlite, "postgresql-15": pgtest.Postgres15}
 
 // reset drops every table so that each test starts from an empty database.
 func reset(t *testing.T, url string) {
@@ -55,16 +44,18 @@ func fresh(t *testing.T, url string) *postgres.Store {
 }
 
 func TestConformance(t *testing.T) {
-	for name, url := range testURLs(t) {
+	for name, engine := range engines {
 		t.Run(name, func(t *testing.T) {
+			url := engine(t)
 			storagetest.Run(t, func(t *testing.T) storage.Store { return fresh(t, url) })
 		})
 	}
 }
 
 func TestBlobs(t *testing.T) {
-	for name, url := range testURLs(t) {
+	for name, engine := range engines {
 		t.Run(name, func(t *testing.T) {
+			url := engine(t)
 			storagetest.RunBlobs(t, func(t *testing.T) storage.BlobStore {
 				s := fresh(t, url)
 				t.Cleanup(func() { _ = s.Close() })
@@ -75,8 +66,9 @@ func TestBlobs(t *testing.T) {
 }
 
 func TestMigrations(t *testing.T) {
-	for name, url := range testURLs(t) {
+	for name, engine := range engines {
 		t.Run(name, func(t *testing.T) {
+			url := engine(t)
 			ctx := context.Background()
 			reset(t, url)
 			_, err := postgres.Open(ctx, url)

@@ -39,6 +39,7 @@ import (
 	"github.com/penny-dev/penny/vector"
 	"github.com/penny-dev/penny/vector/hnsw"
 	"github.com/penny-dev/penny/vector/keyword"
+	"github.com/penny-dev/penny/vector/pgvector"
 )
 
 // App is one running penny: every long-lived component, built once.
@@ -267,6 +268,9 @@ func (a *App) startProbes(ctx context.Context, interval time.Duration) {
 // chunks), else rebuilt from the stored vectors. The keyword index is
 // rebuilt when it disagrees with the store or cannot be opened.
 func (a *App) openIndexes(ctx context.Context) error {
+	if pg, ok := a.Store.(*postgres.Store); ok {
+		return a.openSharedIndexes(ctx, pg)
+	}
 	path := a.Config.KeywordIndexPath()
 	rebuild := func() (vector.KeywordIndex, error) {
 		if a.Indexes.Keywords != nil {
@@ -279,16 +283,7 @@ func (a *App) openIndexes(ctx context.Context) error {
 	}
 	newVectors := func() vector.Index { return hnsw.New(a.EmbedModel.Dimensions, hnsw.Options{}) }
 	a.Indexes = &retrieval.Indexes{EmbedModel: a.EmbedModel.ID, Vectors: newVectors(), NewVectors: newVectors, Logger: a.Logger,
-		Weights: a.Config.HybridWeights}
-	if a.Indexes.Weights == [2]float64{} {
-		// Measured on SciFact: the built-in hashing embedder adds nothing
-		// to BM25 in fusion (any weight lowered nDCG@10), so it only fills
-		// in; real embedding models fuse equally.
-		a.Indexes.Weights = [2]float64{1, 1}
-		if a.EmbedModel.Provider == local.Name {
-			a.Indexes.Weights = [2]float64{0, 1}
-		}
-	}
+		Weights: a.hybridWeights()}
 	var kw vector.KeywordIndex
 	kw, err := keyword.Open(path)
 	if err != nil {
@@ -304,6 +299,44 @@ func (a *App) openIndexes(ctx context.Context) error {
 		return err
 	}
 	a.Logger.Info("indexes loaded", slog.Int("chunks", a.Indexes.Vectors.Len()), slog.Bool("fromSnapshot", loaded), slog.Duration("took", time.Since(start)))
+	return nil
+}
+
+// hybridWeights are the configured fusion weights or the measured default.
+func (a *App) hybridWeights() [2]float64 {
+	if a.Config.HybridWeights != [2]float64{} {
+		return a.Config.HybridWeights
+	}
+	// Measured on SciFact: the built-in hashing embedder adds nothing to
+	// BM25 in fusion (any weight lowered nDCG@10), so it only fills in;
+	// real embedding models fuse equally.
+	if a.EmbedModel.Provider == local.Name {
+		return [2]float64{0, 1}
+	}
+	return [2]float64{1, 1}
+}
+
+// openSharedIndexes puts the indexes in the PostgreSQL database of the
+// store (scale-out mode): every replica searches what any replica wrote.
+// At start they are checked against the chunks and refilled if they
+// disagree (a crash between the chunk commit and the index write).
+func (a *App) openSharedIndexes(ctx context.Context, pg *postgres.Store) error {
+	vec, err := pgvector.Open(ctx, pg.Pool(), a.EmbedModel.ID, a.EmbedModel.Dimensions)
+	if err != nil {
+		return err
+	}
+	kw := pgvector.NewKeywords(pg.Pool())
+	a.Indexes = &retrieval.Indexes{EmbedModel: a.EmbedModel.ID, Vectors: vec, Keywords: kw, NewVectors: func() vector.Index { return vec },
+		Logger: a.Logger, Weights: a.hybridWeights()}
+	stored, err := a.Store.CountChunks(ctx)
+	if err != nil {
+		return err
+	}
+	rebuild := func() (vector.KeywordIndex, error) { return kw, kw.Clear(ctx) }
+	if err := a.Indexes.Load(ctx, a.Store, rebuild, vec.Len() == stored); err != nil {
+		return err
+	}
+	a.Logger.Info("indexes in PostgreSQL", slog.Int("chunks", vec.Len()), slog.String("table", pgvector.TableName(a.EmbedModel.ID)))
 	return nil
 }
 

@@ -69,19 +69,17 @@ type Service struct {
 	now    func() time.Time
 	client *http.Client
 
+	tally Tally
+
 	mu     sync.Mutex
 	limits Limits
-	scopes map[string]*scope
-	alerts []Alert
+	// alertsMu orders this process's read-modify-writes of the stored
+	// alert list.
+	alertsMu sync.Mutex
 
 	hooks chan []byte
 	stop  chan struct{}
 	done  chan struct{}
-}
-
-type scope struct {
-	month           string
-	spent, reserved int64
 }
 
 // Options configure New.
@@ -94,6 +92,9 @@ type Options struct {
 	Client *http.Client
 	// RetryBase is the first webhook retry delay (doubling). Default 1s.
 	RetryBase time.Duration
+	// Tally counts spend and reservations. Default: in memory (one
+	// process); replicas share one in Redis.
+	Tally Tally
 }
 
 // New loads stored limits and alerts and starts the webhook sender.
@@ -110,7 +111,10 @@ func New(ctx context.Context, store Store, o Options) (*Service, error) {
 	if o.RetryBase == 0 {
 		o.RetryBase = time.Second
 	}
-	s := &Service{store: store, log: o.Logger, now: o.Now, client: o.Client, limits: o.Defaults, scopes: map[string]*scope{},
+	if o.Tally == nil {
+		o.Tally = NewMemTally()
+	}
+	s := &Service{store: store, log: o.Logger, now: o.Now, client: o.Client, limits: o.Defaults, tally: o.Tally,
 		hooks: make(chan []byte, 64), stop: make(chan struct{}), done: make(chan struct{})}
 	if len(s.limits.Thresholds) == 0 {
 		s.limits.Thresholds = []int{80, 100}
@@ -122,8 +126,14 @@ func New(ctx context.Context, store Store, o Options) (*Service, error) {
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}
-	if raw, err := store.GetSetting(ctx, alertsKey); err == nil {
-		_ = json.Unmarshal(raw, &s.alerts)
+	fired, err := s.storedAlerts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range fired { // fired before this start: not again
+		if _, err := s.tally.FirstAlert(ctx, a.Month, a.Scope, a.Threshold); err != nil {
+			return nil, err
+		}
 	}
 	go s.sendHooks(o.RetryBase)
 	return s, nil
@@ -157,14 +167,10 @@ func (s *Service) applying(call router.Call) map[string]int64 {
 	return out
 }
 
-// load reads a scope's spend this month from the ledger, once a month.
-func (s *Service) load(ctx context.Context, name string) error {
-	month, start := monthOf(s.now())
-	s.mu.Lock()
-	sc, ok := s.scopes[name]
-	s.mu.Unlock()
-	if ok && sc.month == month {
-		return nil
+// load seeds a scope's spend this month from the ledger, once a month.
+func (s *Service) load(ctx context.Context, month string, start time.Time, name string) error {
+	if known, err := s.tally.Known(ctx, month, name); err != nil || known {
+		return err
 	}
 	kind, id, _ := strings.Cut(name, ":")
 	var total int64
@@ -177,12 +183,7 @@ func (s *Service) load(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if sc, ok := s.scopes[name]; !ok || sc.month != month {
-		s.scopes[name] = &scope{month: month, spent: total}
-	}
-	return nil
+	return s.tally.Seed(ctx, month, name, total)
 }
 
 // Reserve implements router.Budget. Free models never count.
@@ -196,23 +197,19 @@ func (s *Service) Reserve(ctx context.Context, call router.Call, m catalog.Model
 	if len(apply) == 0 {
 		return func(int64) {}, nil
 	}
+	month, start := monthOf(s.now())
 	for name := range apply {
-		if err := s.load(ctx, name); err != nil {
+		if err := s.load(ctx, month, start, name); err != nil {
 			return nil, err
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, name := range sortedKeys(apply) {
-		sc := s.scopes[name]
-		if sc.spent+sc.reserved >= apply[name] {
-			return nil, fmt.Errorf("the %s monthly budget ($%.2f) is spent", describe(name), float64(apply[name])/1e6)
-		}
+	blocked, err := s.tally.Reserve(ctx, month, apply, est)
+	if err != nil {
+		return nil, err
 	}
-	for name := range apply {
-		s.scopes[name].reserved += est
+	if blocked != "" {
+		return nil, fmt.Errorf("the %s monthly budget ($%.2f) is spent", describe(blocked), float64(apply[blocked])/1e6)
 	}
-	month := s.scopes[sortedKeys(apply)[0]].month
 	var once sync.Once
 	return func(actual int64) {
 		once.Do(func() { s.settle(apply, month, est, actual) })
@@ -220,29 +217,34 @@ func (s *Service) Reserve(ctx context.Context, call router.Call, m catalog.Model
 }
 
 func (s *Service) settle(apply map[string]int64, month string, est, actual int64) {
+	ctx := context.Background()
+	spent, err := s.tally.Settle(ctx, month, sortedKeys(apply), est, actual)
+	if err != nil {
+		s.log.Error("settle budget reservation", slog.Any("error", err))
+		return
+	}
 	s.mu.Lock()
+	thresholds := s.limits.Thresholds
+	s.mu.Unlock()
 	var fired []Alert
 	for _, name := range sortedKeys(apply) {
-		sc := s.scopes[name]
-		if sc == nil || sc.month != month {
-			continue // the month turned: the new month starts from the ledger
-		}
-		before := sc.spent
-		sc.reserved -= est
-		sc.spent += actual
-		for _, th := range s.limits.Thresholds {
+		before, after := spent[name][0], spent[name][1]
+		for _, th := range thresholds {
 			line := (apply[name]*int64(th) + 99) / 100 // rounded up: tiny budgets still alert
-			if before < line && sc.spent >= line && !s.alerted(name, month, th) {
-				a := Alert{Scope: name, Month: month, Threshold: th, SpentMicros: sc.spent, LimitMicros: apply[name], At: s.now().UTC()}
-				s.alerts = append(s.alerts, a)
-				fired = append(fired, a)
+			if before >= line || after < line {
+				continue
 			}
+			if first, err := s.tally.FirstAlert(ctx, month, name, th); err != nil || !first {
+				continue
+			}
+			fired = append(fired, Alert{Scope: name, Month: month, Threshold: th, SpentMicros: after, LimitMicros: apply[name], At: s.now().UTC()})
 		}
 	}
-	var raw []byte
-	if len(fired) > 0 {
-		raw, _ = json.Marshal(s.alerts)
+	if len(fired) == 0 {
+		return
 	}
+	s.recordAlerts(ctx, fired)
+	s.mu.Lock()
 	url, secret := s.limits.WebhookURL, s.limits.WebhookSecret
 	s.mu.Unlock()
 	for _, a := range fired {
@@ -258,20 +260,22 @@ func (s *Service) settle(apply map[string]int64, month string, est, actual int64
 			}
 		}
 	}
-	if raw != nil {
-		if err := s.store.PutSetting(context.Background(), alertsKey, raw); err != nil {
-			s.log.Error("store budget alerts", slog.Any("error", err))
-		}
-	}
 }
 
-func (s *Service) alerted(scope, month string, th int) bool {
-	for _, a := range s.alerts {
-		if a.Scope == scope && a.Month == month && a.Threshold == th {
-			return true
+// recordAlerts adds fired alerts to the stored list.
+func (s *Service) recordAlerts(ctx context.Context, fired []Alert) {
+	s.alertsMu.Lock()
+	defer s.alertsMu.Unlock()
+	alerts, err := s.storedAlerts(ctx)
+	if err == nil {
+		var raw []byte
+		if raw, err = json.Marshal(append(alerts, fired...)); err == nil {
+			err = s.store.PutSetting(ctx, alertsKey, raw)
 		}
 	}
-	return false
+	if err != nil {
+		s.log.Error("store budget alerts", slog.Any("error", err))
+	}
 }
 
 func describe(scope string) string {
@@ -374,28 +378,35 @@ type Status struct {
 // Status reports the global budget and the caller's own (admins: every
 // user's that has spent this month is in the ledger; here their own).
 func (s *Service) Status(ctx context.Context, userID string, isAdmin bool) (Status, error) {
-	month, _ := monthOf(s.now())
+	month, start := monthOf(s.now())
 	s.mu.Lock()
 	apply := s.applying(router.Call{UserID: userID})
 	th := append([]int(nil), s.limits.Thresholds...)
 	s.mu.Unlock()
+	spent := map[string]int64{}
 	for name := range apply {
-		if err := s.load(ctx, name); err != nil {
+		if err := s.load(ctx, month, start, name); err != nil {
 			return Status{}, err
 		}
+		v, err := s.tally.Spent(ctx, month, name)
+		if err != nil {
+			return Status{}, err
+		}
+		spent[name] = v
+	}
+	alerts, err := s.storedAlerts(ctx)
+	if err != nil {
+		return Status{}, err
 	}
 	out := Status{Month: month, Uses: []Use{}, Alerts: []Alert{}}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	first := 100
 	if len(th) > 0 {
 		first = th[0]
 	}
 	for _, name := range sortedKeys(apply) {
-		sc := s.scopes[name]
-		u := Use{Scope: name, LimitMicros: apply[name], SpentMicros: sc.spent, Percent: 100 * float64(sc.spent) / float64(apply[name]), State: "ok"}
+		u := Use{Scope: name, LimitMicros: apply[name], SpentMicros: spent[name], Percent: 100 * float64(spent[name]) / float64(apply[name]), State: "ok"}
 		switch {
-		case sc.spent >= apply[name]:
+		case spent[name] >= apply[name]:
 			u.State = "exceeded"
 			out.Banner = fmt.Sprintf("The %s monthly budget is spent: paid models are paused until next month; free models still answer.", describe(name))
 		case u.Percent >= float64(first):
@@ -406,7 +417,7 @@ func (s *Service) Status(ctx context.Context, userID string, isAdmin bool) (Stat
 		}
 		out.Uses = append(out.Uses, u)
 	}
-	for _, a := range s.alerts {
+	for _, a := range alerts {
 		if a.Month == month && (isAdmin || a.Scope == "global" || a.Scope == "user:"+userID) {
 			out.Alerts = append(out.Alerts, a)
 		}
@@ -477,10 +488,29 @@ func (s *Service) Global(ctx context.Context) (int64, int64) {
 	s.mu.Lock()
 	limit := s.limits.GlobalMonthlyMicros
 	s.mu.Unlock()
-	if limit == 0 || s.load(ctx, "global") != nil {
+	month, start := monthOf(s.now())
+	if limit == 0 || s.load(ctx, month, start, "global") != nil {
 		return 0, limit
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.scopes["global"].spent, limit
+	spent, err := s.tally.Spent(ctx, month, "global")
+	if err != nil {
+		return 0, limit
+	}
+	return spent, limit
+}
+
+// storedAlerts reads the alerts as stored (replicas add to one list).
+func (s *Service) storedAlerts(ctx context.Context) ([]Alert, error) {
+	raw, err := s.store.GetSetting(ctx, alertsKey)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []Alert
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("budgets: stored alerts unreadable: %w", err)
+	}
+	return out, nil
 }

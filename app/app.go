@@ -35,6 +35,7 @@ import (
 	"github.com/penny-dev/penny/storage/bolt"
 	"github.com/penny-dev/penny/storage/cache"
 	"github.com/penny-dev/penny/storage/cache/lru"
+	"github.com/penny-dev/penny/storage/cache/redis"
 	"github.com/penny-dev/penny/storage/postgres"
 	"github.com/penny-dev/penny/vector"
 	"github.com/penny-dev/penny/vector/hnsw"
@@ -68,9 +69,10 @@ type App struct {
 	// Started is when New finished.
 	Started time.Time
 
-	stop context.CancelFunc
-	wg   sync.WaitGroup
-	pdf  *documents.Pdfium
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+	pdf   *documents.Pdfium
+	redis *redis.Client // nil unless PENNY_REDIS_URL
 }
 
 // NewLogger builds the slog logger the configuration asks for.
@@ -110,11 +112,23 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	a.Catalog = ps.catalog
 	a.Gateway = gateway.New(gateway.Options{Catalog: ps.catalog, ChatModels: ps.chatModels(), EmbedModels: ps.embedModels(),
 		DefaultRPM: cfg.GatewayRPM})
-	a.Budgets, err = budgets.New(ctx, st, budgets.Options{Defaults: cfg.Budgets, Logger: logger})
+	var tally budgets.Tally
+	if cfg.RedisURL != "" {
+		if a.redis, err = redis.Open(ctx, cfg.RedisURL); err != nil {
+			return nil, err
+		}
+		tally = a.redis.Tally()
+	} else if cfg.Scaled() {
+		logger.Warn("PENNY_DATABASE_URL without PENNY_REDIS_URL: fine for one replica; several would not share budget spend, caches or settings changes")
+	}
+	a.Budgets, err = budgets.New(ctx, st, budgets.Options{Defaults: cfg.Budgets, Logger: logger, Tally: tally})
 	if err != nil {
 		return nil, err
 	}
-	if cfg.CacheSize > 0 {
+	switch {
+	case cfg.CacheSize > 0 && a.redis != nil:
+		a.Cache = a.redis.Cache(cfg.CacheTTLs)
+	case cfg.CacheSize > 0:
 		a.Cache = lru.New(cfg.CacheSize, cfg.CacheTTLs)
 	}
 	a.Metrics = metrics.New(metrics.Sources{
@@ -170,6 +184,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 		}()
 	}
 	a.startProbes(bg, cfg.Providers.ProbeInterval)
+	if a.redis != nil {
+		if err := a.shareSettings(bg); err != nil {
+			return nil, err
+		}
+	}
 	a.Started = time.Now()
 	return a, nil
 }
@@ -374,6 +393,38 @@ func (a *App) Ready(ctx context.Context) error {
 }
 
 // Close stops background work, flushes the indexes and closes the store.
+// shareSettings makes an admin's change on any replica apply on all: a
+// change is stored, then announced on the Redis bus, and every replica
+// reloads it from the store.
+func (a *App) shareSettings(ctx context.Context) error {
+	bus := a.redis.Bus()
+	announce := func(key string) func(context.Context) {
+		return func(ctx context.Context) {
+			if err := bus.Publish(context.WithoutCancel(ctx), key); err != nil {
+				a.Logger.Error("announce a settings change", slog.String("key", key), slog.Any("error", err))
+			}
+		}
+	}
+	a.Routing.Changed = announce(routing.SettingKey)
+	a.Budgets.Changed = announce(budgets.LimitsKey)
+	return bus.Subscribe(ctx, func(key string) {
+		var err error
+		switch key {
+		case routing.SettingKey:
+			err = a.Routing.Reload(ctx)
+		case budgets.LimitsKey:
+			err = a.Budgets.Reload(ctx)
+		default:
+			return
+		}
+		if err != nil {
+			a.Logger.Error("reload a changed setting", slog.String("key", key), slog.Any("error", err))
+			return
+		}
+		a.Logger.Info("setting changed on a replica: reloaded", slog.String("key", key))
+	})
+}
+
 func (a *App) Close() error {
 	if a.stop != nil {
 		a.stop()
@@ -401,6 +452,9 @@ func (a *App) Close() error {
 	}
 	if a.Store != nil {
 		errs = append(errs, a.Store.Close())
+	}
+	if a.redis != nil {
+		errs = append(errs, a.redis.Close())
 	}
 	return errors.Join(errs...)
 }

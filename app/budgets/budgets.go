@@ -77,6 +77,10 @@ type Service struct {
 	// alert list.
 	alertsMu sync.Mutex
 
+	// Changed, if set, is told after an admin stores new limits
+	// (scale-out: the other replicas reload).
+	Changed func(ctx context.Context)
+
 	hooks chan []byte
 	stop  chan struct{}
 	done  chan struct{}
@@ -119,11 +123,7 @@ func New(ctx context.Context, store Store, o Options) (*Service, error) {
 	if len(s.limits.Thresholds) == 0 {
 		s.limits.Thresholds = []int{80, 100}
 	}
-	if raw, err := store.GetSetting(ctx, limitsKey); err == nil {
-		if err := json.Unmarshal(raw, &s.limits); err != nil {
-			return nil, fmt.Errorf("budgets: stored limits unreadable: %w", err)
-		}
-	} else if !errors.Is(err, storage.ErrNotFound) {
+	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
 	fired, err := s.storedAlerts(ctx)
@@ -478,7 +478,34 @@ func (s *Service) Update(ctx context.Context, in Settings) (Settings, error) {
 	s.mu.Lock()
 	s.limits = l
 	s.mu.Unlock()
+	if s.Changed != nil {
+		s.Changed(ctx)
+	}
 	return s.Settings(), nil
+}
+
+// LimitsKey is the store key of the limits (and the notice another replica
+// sends when it changes them).
+const LimitsKey = limitsKey
+
+// Reload reads the stored limits (at start, and when another replica
+// changed them); without stored limits the defaults stay.
+func (s *Service) Reload(ctx context.Context) error {
+	raw, err := s.store.GetSetting(ctx, limitsKey)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var l Limits
+	if err := json.Unmarshal(raw, &l); err != nil {
+		return fmt.Errorf("budgets: stored limits unreadable: %w", err)
+	}
+	s.mu.Lock()
+	s.limits = l
+	s.mu.Unlock()
+	return nil
 }
 
 var _ router.Budget = (*Service)(nil)

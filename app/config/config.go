@@ -29,6 +29,9 @@ type Config struct {
 	// DatabaseURL, when set, puts the records and uploads in PostgreSQL
 	// (scale-out mode: several replicas share it) instead of the data dir.
 	DatabaseURL string
+	// RedisURL, when set, shares caches, budget spend and settings changes
+	// between replicas through Redis.
+	RedisURL string
 	// Registration is "open", "invite" or "closed"; empty means "invite"
 	// once the first user exists (the first user may always register and
 	// becomes admin).
@@ -323,6 +326,8 @@ var Settings = []Setting{
 	setting("budget-webhook-url", "PENNY_BUDGET_WEBHOOK_URL", "", "URL that receives budget alerts as a signed JSON POST", urlSetter(func(c *Config, v string) { c.Budgets.WebhookURL = v })),
 	{Env: "PENNY_DATABASE_URL", Secret: true, Help: "PostgreSQL URL (postgres://user:pass@host:5432/db): scale-out mode, records and uploads in PostgreSQL; run `penny migrate up` first",
 		set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+	{Env: "PENNY_REDIS_URL", Secret: true, Help: "Redis URL (redis://[:password@]host:6379/0): replicas share caches, budget spend and settings changes",
+		set: func(c *Config, v string) error { c.RedisURL = v; return nil }},
 	{Env: "PENNY_BUDGET_WEBHOOK_SECRET", Secret: true, Help: "HMAC-SHA256 key of the X-Penny-Signature header of budget webhooks",
 		set: func(c *Config, v string) error { c.Budgets.WebhookSecret = v; return nil }},
 	setting("cache-size", "PENNY_CACHE_SIZE", "10000", "entries per cache class (embeddings, generations, answers, queries); 0 disables the caches", func(c *Config, v string) error {

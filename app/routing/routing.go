@@ -41,6 +41,10 @@ type Service struct {
 
 	mu     sync.Mutex
 	stored router.Settings // as the admin set them, without the environment's
+
+	// Changed, if set, is told after an update is stored (scale-out: the
+	// other replicas reload).
+	Changed func(ctx context.Context)
 }
 
 // Status is the answer of GET /api/admin/routing.
@@ -53,25 +57,45 @@ type Status struct {
 
 // New loads the stored switches (or the defaults) and applies them.
 func New(ctx context.Context, store Store, r Router, defaults router.Settings, envForce string) (*Service, error) {
-	s := &Service{store: store, router: r, envForce: envForce}
-	stored := defaults
-	raw, err := store.GetSetting(ctx, settingKey)
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(raw, &stored); err != nil {
-			return nil, fmt.Errorf("routing: stored settings unreadable: %w", err)
-		}
-	case !errors.Is(err, storage.ErrNotFound):
-		return nil, err
-	}
+	s := &Service{store: store, router: r, envForce: envForce, stored: defaults}
 	if envForce != "" {
 		if err := r.CheckProvider(envForce); err != nil {
 			return nil, fmt.Errorf("routing: PENNY_FORCE_PROVIDER: %w", err)
 		}
 	}
+	if err := s.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SettingKey is the store key of the switches (and the notice another
+// replica sends when it changes them).
+const SettingKey = settingKey
+
+// Reload reads the stored switches and applies them (at start, and when
+// another replica changed them). Without stored switches the current ones
+// stay.
+func (s *Service) Reload(ctx context.Context) error {
+	raw, err := s.store.GetSetting(ctx, settingKey)
+	if errors.Is(err, storage.ErrNotFound) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.apply(s.stored)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var stored router.Settings
+	if err := json.Unmarshal(raw, &stored); err != nil {
+		return fmt.Errorf("routing: stored settings unreadable: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.stored = stored
 	s.apply(stored)
-	return s, nil
+	return nil
 }
 
 // Stored returns the switches as the admin last set them (the base that a
@@ -118,5 +142,8 @@ func (s *Service) Update(ctx context.Context, st router.Settings) (Status, error
 	}
 	s.stored = st
 	s.apply(st)
+	if s.Changed != nil {
+		s.Changed(ctx)
+	}
 	return s.Get(ctx), nil
 }

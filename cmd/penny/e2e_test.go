@@ -40,7 +40,7 @@ type server struct {
 	log  *bytes.Buffer
 }
 
-func startPenny(t *testing.T, bin, dataDir string) *server {
+func startPenny(t *testing.T, bin, dataDir string, env ...string) *server {
 	t.Helper()
 	s := &server{addr: freeAddr(t), log: &bytes.Buffer{}}
 	s.cmd = exec.Command(bin, "serve", "--addr", s.addr, "--data-dir", dataDir)
@@ -48,6 +48,7 @@ func startPenny(t *testing.T, bin, dataDir string) *server {
 	// reach a test, and no local model server is looked for.
 	s.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "PENNY_PASSWORD_MEMORY_KIB=1024", "PENNY_PASSWORD_TIME=1",
 		"PENNY_OLLAMA_URL=off", "PENNY_PROBE_INTERVAL=0"}
+	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	require.NoError(t, s.cmd.Start())
 	t.Cleanup(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/penny-dev/penny/providers/providertest"
+	"github.com/penny-dev/penny/storage/cache/redis/redistest"
+	"github.com/penny-dev/penny/storage/postgres/pgtest"
+)
+
+// call sends a JSON request to a replica and decodes the JSON answer.
+func call(t *testing.T, s *server, method, path, token string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, "http://"+s.addr+path, rd)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out
+}
+
+func upload(t *testing.T, s *server, token, name, content string) {
+	t.Helper()
+	var buf bytes.Buffer
+	buf.WriteString("--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + name + "\"\r\nContent-Type: text/markdown\r\n\r\n" + content + "\r\n--b--\r\n")
+	req, err := http.NewRequest(http.MethodPost, "http://"+s.addr+"/api/documents?wait=true", &buf)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(raw))
+	require.Contains(t, string(raw), `"status":"ready"`)
+}
+
+// TestReplicasShareOneTruth starts two real `penny serve` processes on one
+// PostgreSQL (PGlite: PostgreSQL 17 with pgvector) and one Redis, with a
+// fake OpenAI as the paid provider, and checks that they behave as one
+// instance: a document uploaded through one is answerable through the
+// other, the rollback switch and a budget set on one apply on the other,
+// a revoked API key or refresh token is refused by both, and both read the
+// same ledger.
+func TestReplicasShareOneTruth(t *testing.T) {
+	db := pgtest.PGlite(t)
+	rd := redistest.Start(t)
+	oa := providertest.NewOpenAI("sk-test")
+	t.Cleanup(oa.Close)
+	bin := buildPenny(t)
+
+	env := []string{"PENNY_DATABASE_URL=" + db, "PENNY_REDIS_URL=" + rd, "PENNY_REGISTRATION=open",
+		"OPENAI_API_KEY=sk-test", "PENNY_OPENAI_BASE_URL=" + oa.BaseURL(), "PENNY_CACHE_SIZE=0"}
+	migrate := exec.Command(bin, "migrate", "up")
+	migrate.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
+	out, err := migrate.CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), "applied 0001_records")
+
+	a := startPenny(t, bin, t.TempDir(), env...)
+	b := startPenny(t, bin, t.TempDir(), env...)
+
+	// One account, signed in on both.
+	status, reg := call(t, a, "POST", "/api/auth/register", "", map[string]string{"email": "ada@example.com", "password": "correct horse battery"})
+	require.Equal(t, http.StatusCreated, status, reg)
+	tokenA := reg["accessToken"].(string)
+	status, login := call(t, b, "POST", "/api/auth/login", "", map[string]string{"email": "ada@example.com", "password": "correct horse battery"})
+	require.Equal(t, http.StatusOK, status, login)
+	tokenB := login["accessToken"].(string)
+
+	// A document uploaded through A is answered through B.
+	upload(t, a, tokenA, "herons.md", "Grey herons nest in colonies called heronries, high in tall trees near lakes.\n")
+	status, answer := call(t, b, "POST", "/api/rag/query", tokenB, map[string]any{"question": "Where do grey herons nest?"})
+	require.Equal(t, http.StatusOK, status, answer)
+	require.Contains(t, answer["answer"], "heronries")
+	require.NotEmpty(t, answer["citations"])
+
+	// The rollback switch set on A applies on B within a second.
+	status, routing := call(t, a, "PUT", "/api/admin/routing", tokenA, map[string]any{"forceProvider": "openai"})
+	require.Equal(t, http.StatusOK, status, routing)
+	require.Eventually(t, func() bool {
+		_, r := call(t, b, "GET", "/api/admin/routing", tokenB, nil)
+		return r["forceProvider"] == "openai"
+	}, time.Second, 20*time.Millisecond, "B follows A's switch")
+	status, answer = call(t, b, "POST", "/api/rag/query", tokenB, map[string]any{"question": "How high do herons nest?"})
+	require.Equal(t, http.StatusOK, status, answer)
+	require.Equal(t, "openai", answer["provider"], "B routes by the switch A set")
+
+	// A budget spent on A stops paid calls on B. B learns the spend so far
+	// first (a replica that kept its own tally would stop there), then A
+	// spends, then the budget is set to exactly what is spent now.
+	globalSpend := func(s *server, token string) (spent, limit float64) {
+		_, st := call(t, s, "GET", "/api/costs/budgets", token, nil)
+		for _, u := range st["budgets"].([]any) {
+			if u := u.(map[string]any); u["scope"] == "global" {
+				return u["spentMicros"].(float64), u["limitMicros"].(float64)
+			}
+		}
+		return -1, -1
+	}
+	status, budgets := call(t, a, "PUT", "/api/admin/budgets", tokenA, map[string]any{"globalMonthlyUsd": 100})
+	require.Equal(t, http.StatusOK, status, budgets)
+	require.Eventually(t, func() bool { _, l := globalSpend(b, tokenB); return l == 100e6 }, time.Second, 20*time.Millisecond)
+	seen, _ := globalSpend(b, tokenB)
+	status, answer = call(t, a, "POST", "/api/rag/query", tokenA, map[string]any{"question": "Which trees do herons like?"})
+	require.Equal(t, http.StatusOK, status, answer)
+	require.Equal(t, "openai", answer["provider"])
+	spent, _ := globalSpend(a, tokenA)
+	require.Greater(t, spent, seen, "A spent after B looked")
+	status, budgets = call(t, a, "PUT", "/api/admin/budgets", tokenA, map[string]any{"globalMonthlyUsd": spent / 1e6})
+	require.Equal(t, http.StatusOK, status, budgets)
+	require.Eventually(t, func() bool { _, l := globalSpend(b, tokenB); return l == spent }, time.Second, 20*time.Millisecond,
+		"B applies the budget A set")
+	bSpent, _ := globalSpend(b, tokenB)
+	require.Equal(t, spent, bSpent, "B counts A's spend")
+	before := oa.Requests()
+	status, answer = call(t, b, "POST", "/api/rag/query", tokenB, map[string]any{"question": "Do herons live near lakes?"})
+	require.Equal(t, before, oa.Requests(), "B made no paid call once the budget was spent (status %d: %v)", status, answer)
+
+	// An API key revoked on A is refused by B.
+	status, key := call(t, a, "POST", "/api/keys", tokenA, map[string]any{"name": "script"})
+	require.Equal(t, http.StatusCreated, status, key)
+	status, _ = call(t, b, "GET", "/v1/models", key["key"].(string), nil)
+	require.Equal(t, http.StatusOK, status)
+	status, _ = call(t, a, "DELETE", "/api/keys/"+key["id"].(string), tokenA, nil)
+	require.Equal(t, http.StatusNoContent, status)
+	status, _ = call(t, b, "GET", "/v1/models", key["key"].(string), nil)
+	require.Equal(t, http.StatusUnauthorized, status, "revoked on A, refused by B")
+
+	// A refresh token spent on A cannot be spent again on B (after the
+	// reuse grace) and signing out on A ends it everywhere.
+	refresh := login["refreshToken"].(string)
+	status, renewed := call(t, a, "POST", "/api/auth/refresh", "", map[string]string{"refreshToken": refresh})
+	require.Equal(t, http.StatusOK, status, renewed)
+	status, _ = call(t, a, "POST", "/api/auth/logout", "", map[string]string{"refreshToken": renewed["refreshToken"].(string)})
+	require.Equal(t, http.StatusNoContent, status)
+	status, _ = call(t, b, "POST", "/api/auth/refresh", "", map[string]string{"refreshToken": renewed["refreshToken"].(string)})
+	require.Equal(t, http.StatusUnauthorized, status, "signed out on A, refused by B")
+	status, _ = call(t, b, "POST", "/api/auth/refresh", "", map[string]string{"refreshToken": refresh})
+	require.Equal(t, http.StatusUnauthorized, status, "the family is revoked on both")
+
+	// One ledger: both replicas count the same calls, each once.
+	_, ma := call(t, a, "GET", "/api/costs/metrics?groupBy=provider", tokenA, nil)
+	_, mb := call(t, b, "GET", "/api/costs/metrics?groupBy=provider", tokenB, nil)
+	require.Equal(t, ma["total"], mb["total"])
+	calls := ma["total"].(map[string]any)["calls"].(float64)
+	require.GreaterOrEqual(t, calls, 5.0, "every question and the ingest were booked")
+	var openai float64
+	for _, g := range ma["groups"].(map[string]any)["provider"].([]any) {
+		if g := g.(map[string]any); g["key"] == "openai" {
+			openai = g["calls"].(float64)
+		}
+	}
+	require.Equal(t, float64(oa.Requests()), openai, "every call OpenAI saw is on the ledger once (probes are off)")
+	require.False(t, strings.Contains(a.log.String()+b.log.String(), "panic"))
+}

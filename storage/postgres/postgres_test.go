@@ -3,7 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
-		"testing"
+	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"

@@ -105,8 +105,10 @@ func (c *Client) Tally() *Tally { return &Tally{c: c} }
 
 const tallyTTL = 62 * 24 * time.Hour
 
-func (t *Tally) spentKey(month, scope string) string    { return t.c.key("budget", month, scope, "spent") }
-func (t *Tally) reservedKey(month, scope string) string { return t.c.key("budget", month, scope, "reserved") }
+func (t *Tally) spentKey(month, scope string) string { return t.c.key("budget", month, scope, "spent") }
+func (t *Tally) reservedKey(month, scope string) string {
+	return t.c.key("budget", month, scope, "reserved")
+}
 
 // Known reports whether the scope's spend for month is set.
 func (t *Tally) Known(ctx context.Context, month, scope string) (bool, error) {

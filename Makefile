@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-node test-browser ui screenshots lint bench cover openapi release clean
+.PHONY: all build run test test-node test-browser test-scaleout ui screenshots lint bench cover openapi release clean
 
 # Release targets: static binaries (no cgo) with the version stamped.
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
@@ -29,6 +29,13 @@ test-node:
 ui:
 	npm ci --prefix ui --no-audit --no-fund
 	npm run --prefix ui build
+
+# Scale-out suites against real engines: PGlite (PostgreSQL 17 + pgvector,
+# npm), Debian's redis-server and postgresql-15 (apt-get install
+# redis-server postgresql-15). Each test starts its own server.
+test-scaleout:
+	npm ci --prefix tests/pglite --no-audit --no-fund
+	engines="$$(.ci/engines)" && eval "$$engines" && { $(GO) test -count=1 ./storage/... ./vector/... ./cmd/penny -run 'Conformance|Migrations|Blobs|Keywords|Dimension|Tally|Cache|Bus|Replicas'; rc=$$?; .ci/engines stop; exit $$rc; }
 
 # The web UI in Debian's Chromium (apt-get install chromium).
 test-browser:

@@ -6,7 +6,9 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -432,4 +434,48 @@ type BlobStore interface {
 	GetBlob(ctx context.Context, name string) ([]byte, error)
 	// DeleteBlob removes name; a missing name is not an error.
 	DeleteBlob(ctx context.Context, name string) error
+}
+
+// Record is one stored record in a backend-neutral form, for moving an
+// install from one backend to another (penny migrate-data). Data is the
+// record as JSON; a chunk's vector travels in Vector, a setting's raw
+// value in Data.
+type Record struct {
+	Kind   string
+	Key    string
+	Data   []byte
+	Vector []float32
+}
+
+// RecordKinds are the kinds of Record, in an order that keeps references
+// valid when they are written in it (chats before their messages,
+// documents before their chunks and jobs).
+var RecordKinds = []string{"users", "invites", "refresh_tokens", "api_keys", "chats", "messages",
+	"documents", "chunks", "ingest_jobs", "ledger", "settings"}
+
+// RecordKey is the identity of a record of kind (the same in every
+// backend): its id, invite code hash, token hash or document id; for
+// settings, the key the backend stored it under.
+func RecordKey(kind, storedKey string, data []byte) (string, error) {
+	if kind == "settings" {
+		return storedKey, nil
+	}
+	var ids struct {
+		ID         string `json:"id"`
+		CodeHash   string `json:"codeHash"`
+		Hash       string `json:"hash"`
+		DocumentID string `json:"documentId"`
+	}
+	if err := json.Unmarshal(data, &ids); err != nil {
+		return "", fmt.Errorf("storage: %s record %s: %w", kind, storedKey, err)
+	}
+	switch kind {
+	case "invites":
+		return ids.CodeHash, nil
+	case "refresh_tokens", "api_keys":
+		return ids.Hash, nil
+	case "ingest_jobs":
+		return ids.DocumentID, nil
+	}
+	return ids.ID, nil
 }

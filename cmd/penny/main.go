@@ -53,6 +53,8 @@ Usage:
                                             and 30 days of costs; or remove it
   penny migrate up | status                 apply (or list) the PostgreSQL schema migrations
                                             of scale-out mode (PENNY_DATABASE_URL)
+  penny migrate-data --from DIR [--to URL]  copy an embedded install (data dir) into
+                                            PostgreSQL, resumable, verified by checksums
   penny version                             print the version
 
 Run "penny serve -h" for every setting; each flag also has a PENNY_*
@@ -97,6 +99,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 		err = seedCmd(args, stdout, stderr, getenv)
 	case "migrate":
 		err = migrateCmd(args, stdout, stderr, getenv)
+	case "migrate-data":
+		err = migrateDataCmd(args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintf(stdout, "penny %s (%s %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help", "-h", "--help":

@@ -212,3 +212,38 @@ func migrateCmd(args []string, stdout, stderr io.Writer, getenv func(string) str
 		return fmt.Errorf("usage: penny migrate up | status")
 	}
 }
+
+// migrateDataCmd copies an embedded install into PostgreSQL.
+func migrateDataCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("migrate-data", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "the data dir of the embedded install (required)")
+	to := fs.String("to", "", "the PostgreSQL URL (default: PENNY_DATABASE_URL)")
+	cfg, err := config.Load(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if *from == "" {
+		return errors.New("usage: penny migrate-data --from DATA_DIR [--to postgres://…]")
+	}
+	url := *to
+	if url == "" {
+		url = cfg.DatabaseURL
+	}
+	if url == "" {
+		return errors.New("say where to: --to postgres://… or PENNY_DATABASE_URL (run `penny migrate up` on it first)")
+	}
+	cfg.DataDir = *from
+	ctx, cancel := signalContext()
+	defer cancel()
+	report, err := app.MigrateData(ctx, cfg, url, stdout)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "\nverified: every record and file of the source is in PostgreSQL, byte for byte")
+	fmt.Fprintf(stdout, "%-15s %8s %8s  %s\n", "kind", "source", "written", "checksum")
+	for _, k := range report.Kinds {
+		fmt.Fprintf(stdout, "%-15s %8d %8d  %s\n", k.Kind, k.Source, k.Written, k.Checksum)
+	}
+	return nil
+}

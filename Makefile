@@ -30,12 +30,13 @@ ui:
 	npm ci --prefix ui --no-audit --no-fund
 	npm run --prefix ui build
 
-# Scale-out suites against real engines: PGlite (PostgreSQL 17 + pgvector,
-# npm), Debian's redis-server and postgresql-15 (apt-get install
-# redis-server postgresql-15). Each test starts its own server.
+# Scale-out suites against real engines: PGlite (PostgreSQL 17 + pgvector)
+# and s3rver from npm, Debian's redis-server and postgresql-15 (apt-get
+# install redis-server postgresql-15). Each test starts its own server.
 test-scaleout:
 	npm ci --prefix tests/pglite --no-audit --no-fund
-	engines="$$(.ci/engines)" && eval "$$engines" && { $(GO) test -count=1 ./storage/... ./vector/... ./cmd/penny -run 'Conformance|Migrations|Blobs|Keywords|Dimension|Tally|Cache|Bus|Replicas'; rc=$$?; .ci/engines stop; exit $$rc; }
+	npm ci --prefix tests/s3rver --no-audit --no-fund
+	engines="$$(.ci/engines)" && eval "$$engines" && { $(GO) test -count=1 ./storage/... ./vector/... ./cmd/penny -run 'Conformance|Migrations|Blobs|Keywords|Dimension|Tally|Cache|Bus|Prefixes|Replicas|MigrateData'; rc=$$?; .ci/engines stop; exit $$rc; }
 
 # The web UI in Debian's Chromium (apt-get install chromium).
 test-browser:

@@ -32,6 +32,7 @@ import (
 	"github.com/penny-dev/penny/providers/router"
 	"github.com/penny-dev/penny/storage"
 	"github.com/penny-dev/penny/storage/blobfs"
+	"github.com/penny-dev/penny/storage/blobs3"
 	"github.com/penny-dev/penny/storage/bolt"
 	"github.com/penny-dev/penny/storage/cache"
 	"github.com/penny-dev/penny/storage/cache/lru"
@@ -467,13 +468,28 @@ func openStores(ctx context.Context, cfg config.Config) (storage.Store, storage.
 		if err != nil {
 			return nil, nil, err
 		}
-		return st, st, nil
+		blobs, err := sharedBlobs(ctx, cfg, st)
+		if err != nil {
+			_ = st.Close()
+			return nil, nil, err
+		}
+		return st, blobs, nil
 	}
 	st, err := bolt.Open(cfg.StorePath(), bolt.Options{})
 	if err != nil {
 		return nil, nil, err
 	}
 	return st, blobfs.New(cfg.FilesDir()), nil
+}
+
+// sharedBlobs is where scale-out mode keeps uploads: the S3 bucket when one
+// is configured, else PostgreSQL.
+func sharedBlobs(ctx context.Context, cfg config.Config, pg *postgres.Store) (storage.BlobStore, error) {
+	if cfg.S3.Endpoint == "" {
+		return pg, nil
+	}
+	return blobs3.Open(ctx, blobs3.Options{Endpoint: cfg.S3.Endpoint, Bucket: cfg.S3.Bucket, AccessKey: cfg.S3.AccessKey,
+		SecretKey: cfg.S3.SecretKey, Region: cfg.S3.Region, Prefix: cfg.S3.Prefix})
 }
 
 // CreateUser opens only the store and auth to create one account (the

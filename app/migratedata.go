@@ -66,6 +66,11 @@ func MigrateData(ctx context.Context, cfg config.Config, url string, progress io
 		return MigrationReport{}, err
 	}
 	defer dst.Close()
+	cfg.DatabaseURL = url
+	blobStore, err := sharedBlobs(ctx, cfg, dst)
+	if err != nil {
+		return MigrationReport{}, err
+	}
 
 	written := map[string]int{}
 	var batch []storage.Record
@@ -107,7 +112,7 @@ func MigrateData(ctx context.Context, cfg config.Config, url string, progress io
 	if kind != "" {
 		fmt.Fprintf(progress, "%-15s %d written\n", kind, written[kind])
 	}
-	blobs, err := copyBlobs(ctx, cfg.FilesDir(), dst)
+	blobs, err := copyBlobs(ctx, cfg.FilesDir(), blobStore)
 	if err != nil {
 		return MigrationReport{}, err
 	}
@@ -129,7 +134,7 @@ func MigrateData(ctx context.Context, cfg config.Config, url string, progress io
 		}
 		report.Kinds = append(report.Kinds, KindReport{Kind: k, Source: len(want[k]), Written: written[k], Checksum: sum(want[k])})
 	}
-	fileSums, err := blobDigest(ctx, cfg.FilesDir(), dst)
+	fileSums, err := blobDigest(ctx, cfg.FilesDir(), blobStore)
 	if err != nil {
 		return report, err
 	}

@@ -32,6 +32,9 @@ type Config struct {
 	// RedisURL, when set, shares caches, budget spend and settings changes
 	// between replicas through Redis.
 	RedisURL string
+	// S3 is the object store for uploads in scale-out mode (Endpoint
+	// empty: uploads go into PostgreSQL).
+	S3 S3
 	// Registration is "open", "invite" or "closed"; empty means "invite"
 	// once the first user exists (the first user may always register and
 	// becomes admin).
@@ -328,6 +331,12 @@ var Settings = []Setting{
 		set: func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
 	{Env: "PENNY_REDIS_URL", Secret: true, Help: "Redis URL (redis://[:password@]host:6379/0): replicas share caches, budget spend and settings changes",
 		set: func(c *Config, v string) error { c.RedisURL = v; return nil }},
+	setting("s3-endpoint", "PENNY_S3_ENDPOINT", "", "S3-compatible object storage for uploads in scale-out mode (https://s3.example.com, http://minio:9000); empty: uploads go into PostgreSQL", func(c *Config, v string) error { c.S3.Endpoint = v; return nil }),
+	setting("s3-bucket", "PENNY_S3_BUCKET", "penny", "the bucket (created if missing)", func(c *Config, v string) error { c.S3.Bucket = v; return nil }),
+	setting("s3-region", "PENNY_S3_REGION", "us-east-1", "the bucket's region", func(c *Config, v string) error { c.S3.Region = v; return nil }),
+	setting("s3-prefix", "PENNY_S3_PREFIX", "", "put before every object name (several installs in one bucket)", func(c *Config, v string) error { c.S3.Prefix = v; return nil }),
+	{Env: "PENNY_S3_ACCESS_KEY", Help: "access key of the bucket", set: func(c *Config, v string) error { c.S3.AccessKey = v; return nil }},
+	{Env: "PENNY_S3_SECRET_KEY", Secret: true, Help: "secret key of the bucket", set: func(c *Config, v string) error { c.S3.SecretKey = v; return nil }},
 	{Env: "PENNY_BUDGET_WEBHOOK_SECRET", Secret: true, Help: "HMAC-SHA256 key of the X-Penny-Signature header of budget webhooks",
 		set: func(c *Config, v string) error { c.Budgets.WebhookSecret = v; return nil }},
 	setting("cache-size", "PENNY_CACHE_SIZE", "10000", "entries per cache class (embeddings, generations, answers, queries); 0 disables the caches", func(c *Config, v string) error {
@@ -588,7 +597,15 @@ func (c Config) validate() error {
 	if c.DataDir == "" {
 		errs = append(errs, fmt.Errorf("config: PENNY_DATA_DIR must not be empty"))
 	}
+	if c.S3.Endpoint != "" && !c.Scaled() {
+		errs = append(errs, fmt.Errorf("config: PENNY_S3_ENDPOINT is for scale-out mode: set PENNY_DATABASE_URL too (the embedded mode keeps uploads in the data dir)"))
+	}
 	return errors.Join(errs...)
+}
+
+// S3 locates an S3-compatible bucket.
+type S3 struct {
+	Endpoint, Bucket, AccessKey, SecretKey, Region, Prefix string
 }
 
 // Scaled reports whether the records live in PostgreSQL.

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,12 +38,31 @@ func freeAddr(t *testing.T) string {
 type server struct {
 	cmd  *exec.Cmd
 	addr string
-	log  *bytes.Buffer
+	log  *logBuffer
+}
+
+// logBuffer collects a process's output; tests read it while the process
+// still writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func startPenny(t *testing.T, bin, dataDir string, env ...string) *server {
 	t.Helper()
-	s := &server{addr: freeAddr(t), log: &bytes.Buffer{}}
+	s := &server{addr: freeAddr(t), log: &logBuffer{}}
 	s.cmd = exec.Command(bin, "serve", "--addr", s.addr, "--data-dir", dataDir)
 	// A clean environment: a developer's real provider keys must never
 	// reach a test, and no local model server is looked for.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/penny-dev/penny/providers/providertest"
+	"github.com/penny-dev/penny/storage/blobs3/s3test"
 	"github.com/penny-dev/penny/storage/cache/redis/redistest"
 	"github.com/penny-dev/penny/storage/postgres/pgtest"
 )
@@ -58,7 +59,8 @@ func upload(t *testing.T, s *server, token, name, content string) {
 }
 
 // TestReplicasShareOneTruth starts two real `penny serve` processes on one
-// PostgreSQL (PGlite: PostgreSQL 17 with pgvector) and one Redis, with a
+// PostgreSQL (PGlite: PostgreSQL 17 with pgvector), one Redis and one S3
+// bucket (s3rver) for the uploads, with a
 // fake OpenAI as the paid provider, and checks that they behave as one
 // instance: a document uploaded through one is answerable through the
 // other, the rollback switch and a budget set on one apply on the other,
@@ -67,12 +69,14 @@ func upload(t *testing.T, s *server, token, name, content string) {
 func TestReplicasShareOneTruth(t *testing.T) {
 	db := pgtest.PGlite(t)
 	rd := redistest.Start(t)
+	s3 := s3test.Start(t)
 	oa := providertest.NewOpenAI("sk-test")
 	t.Cleanup(oa.Close)
 	bin := buildPenny(t)
 
 	env := []string{"PENNY_DATABASE_URL=" + db, "PENNY_REDIS_URL=" + rd, "PENNY_REGISTRATION=open",
-		"OPENAI_API_KEY=sk-test", "PENNY_OPENAI_BASE_URL=" + oa.BaseURL(), "PENNY_CACHE_SIZE=0"}
+		"OPENAI_API_KEY=sk-test", "PENNY_OPENAI_BASE_URL=" + oa.BaseURL(), "PENNY_CACHE_SIZE=0",
+		"PENNY_S3_ENDPOINT=" + s3, "PENNY_S3_ACCESS_KEY=S3RVER", "PENNY_S3_SECRET_KEY=S3RVER"}
 	migrate := exec.Command(bin, "migrate", "up")
 	migrate.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
 	out, err := migrate.CombinedOutput()

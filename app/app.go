@@ -105,22 +105,28 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 		return nil, err
 	}
 	a.Store = st
+	if cfg.RedisURL != "" {
+		if a.redis, err = redis.Open(ctx, cfg.RedisURL); err != nil {
+			return nil, err
+		}
+	} else if cfg.Scaled() {
+		logger.Warn("PENNY_DATABASE_URL without PENNY_REDIS_URL: fine for one replica; several would not share budget spend, rate limits, caches or settings changes")
+	}
 
 	ps, err := buildProviders(ctx, cfg.Providers, logger, time.Now())
 	if err != nil {
 		return nil, err
 	}
 	a.Catalog = ps.catalog
+	var limiter gateway.RateLimiter
+	if a.redis != nil {
+		limiter = a.redis.Limiter()
+	}
 	a.Gateway = gateway.New(gateway.Options{Catalog: ps.catalog, ChatModels: ps.chatModels(), EmbedModels: ps.embedModels(),
-		DefaultRPM: cfg.GatewayRPM})
+		DefaultRPM: cfg.GatewayRPM, Limiter: limiter})
 	var tally budgets.Tally
-	if cfg.RedisURL != "" {
-		if a.redis, err = redis.Open(ctx, cfg.RedisURL); err != nil {
-			return nil, err
-		}
+	if a.redis != nil {
 		tally = a.redis.Tally()
-	} else if cfg.Scaled() {
-		logger.Warn("PENNY_DATABASE_URL without PENNY_REDIS_URL: fine for one replica; several would not share budget spend, caches or settings changes")
 	}
 	a.Budgets, err = budgets.New(ctx, st, budgets.Options{Defaults: cfg.Budgets, Logger: logger, Tally: tally})
 	if err != nil {
@@ -155,10 +161,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 		return nil, err
 	}
 
+	var failures auth.Failures
+	if a.redis != nil {
+		failures = a.redis.Failures()
+	}
 	a.Auth, err = auth.New(ctx, st, auth.Options{
 		Registration: cfg.Registration, AccessTTL: cfg.AccessTokenTTL, RefreshTTL: cfg.RefreshTokenTTL, ReuseGrace: cfg.RefreshReuseGrace,
 		Password:  auth.PasswordParams{MemoryKiB: cfg.PasswordMemoryKiB, Time: cfg.PasswordTime, Threads: cfg.PasswordThreads},
-		LoginFree: cfg.LoginMaxFailures, Logger: logger,
+		LoginFree: cfg.LoginMaxFailures, Logger: logger, Failures: failures,
 	})
 	if err != nil {
 		return nil, err

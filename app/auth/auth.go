@@ -45,6 +45,9 @@ type Options struct {
 	LoginFree int
 	// InviteTTL is how long an invite stays valid. Default 7 days.
 	InviteTTL time.Duration
+	// Failures counts failed sign-ins. Default: in memory; replicas share
+	// one in Redis, so a guesser gains nothing by spreading tries.
+	Failures Failures
 	// ReuseGrace is how long a just-spent refresh token may be presented
 	// again without revoking its family (a page reloaded while its refresh
 	// was in flight never stored the new token). 0: no grace.
@@ -74,6 +77,9 @@ func New(ctx context.Context, store Store, opts Options) (*Service, error) {
 	if opts.InviteTTL == 0 {
 		opts.InviteTTL = 7 * 24 * time.Hour
 	}
+	if opts.Failures == nil {
+		opts.Failures = NewMemFailures(30 * time.Minute)
+	}
 	keys, err := loadKeyring(ctx, store)
 	if err != nil {
 		return nil, err
@@ -84,8 +90,8 @@ func New(ctx context.Context, store Store, opts Options) (*Service, error) {
 	}
 	return &Service{
 		store: store, opts: opts, keys: keys, dummy: dummy,
-		account: newLimiter(opts.LoginFree, time.Second, 15*time.Minute),
-		ip:      newLimiter(opts.LoginFree*4, time.Second, 15*time.Minute),
+		account: newLimiter(opts.LoginFree, time.Second, 15*time.Minute, opts.Failures),
+		ip:      newLimiter(opts.LoginFree*4, time.Second, 15*time.Minute, opts.Failures),
 	}, nil
 }
 
@@ -229,7 +235,7 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (Sessio
 	now := s.opts.Now()
 	acct := "acct:" + strings.ToLower(strings.TrimSpace(email))
 	ipKey := "ip:" + ip
-	if wait := max(s.account.wait(acct, now), s.ip.wait(ipKey, now)); wait > 0 {
+	if wait := max(s.account.wait(ctx, acct, now), s.ip.wait(ctx, ipKey, now)); wait > 0 {
 		e := apperr.New(http.StatusTooManyRequests, "too_many_attempts", "too many failed sign-ins; try again in %d seconds", int(wait.Seconds()+0.999))
 		e.RetryAfter = wait
 		return Session{}, e
@@ -246,11 +252,11 @@ func (s *Service) Login(ctx context.Context, email, password, ip string) (Sessio
 		return Session{}, verr
 	}
 	if !ok || err != nil {
-		s.account.fail(acct, now)
-		s.ip.fail(ipKey, now)
+		s.account.fail(ctx, acct, now)
+		s.ip.fail(ctx, ipKey, now)
 		return Session{}, apperr.New(http.StatusUnauthorized, "invalid_credentials", "email or password is wrong")
 	}
-	s.account.reset(acct)
+	s.account.reset(ctx, acct)
 	return s.newSession(ctx, u, "")
 }
 

@@ -7,6 +7,7 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"sort"
 	"strings"
@@ -28,8 +29,42 @@ type Service struct {
 	embeds     []catalog.Model
 	embedModel string
 	defaultRPM int
-	limiters   *expirable.LRU[string, *rate.Limiter]
-	limMu      sync.Mutex
+	limiter    RateLimiter
+}
+
+// RateLimiter takes one request from a key's allowance of rpm requests a
+// minute (bursts up to rpm); a refusal says how long to wait. In memory
+// for one process; in Redis (one allowance across replicas) in scale-out.
+type RateLimiter interface {
+	Take(ctx context.Context, key string, rpm int) (wait time.Duration, err error)
+}
+
+// MemLimiter is the in-process RateLimiter (token buckets).
+type MemLimiter struct {
+	mu       sync.Mutex
+	limiters *expirable.LRU[string, *rate.Limiter]
+}
+
+// NewMemLimiter keeps up to 100,000 keys' buckets.
+func NewMemLimiter() *MemLimiter {
+	return &MemLimiter{limiters: expirable.NewLRU[string, *rate.Limiter](100_000, nil, 10*time.Minute)}
+}
+
+// Take takes a token from key's bucket.
+func (m *MemLimiter) Take(_ context.Context, key string, rpm int) (time.Duration, error) {
+	m.mu.Lock()
+	lim, ok := m.limiters.Get(key)
+	if !ok || lim.Burst() != rpm {
+		lim = rate.NewLimiter(rate.Every(time.Minute/time.Duration(rpm)), rpm)
+		m.limiters.Add(key, lim)
+	}
+	m.mu.Unlock()
+	r := lim.Reserve()
+	if d := r.Delay(); d > 0 {
+		r.Cancel()
+		return d, nil
+	}
+	return 0, nil
 }
 
 // Options configure the Service.
@@ -42,12 +77,17 @@ type Options struct {
 	EmbedModel string
 	// DefaultRPM caps requests per minute of keys that set none.
 	DefaultRPM int
+	// Limiter counts requests per key. Default: in memory.
+	Limiter RateLimiter
 }
 
 // New returns the gateway.
 func New(o Options) *Service {
+	if o.Limiter == nil {
+		o.Limiter = NewMemLimiter()
+	}
 	return &Service{catalog: o.Catalog, chatModels: o.ChatModels, embeds: o.EmbedModels, embedModel: o.EmbedModel,
-		defaultRPM: o.DefaultRPM, limiters: expirable.NewLRU[string, *rate.Limiter](100_000, nil, 10*time.Minute)}
+		defaultRPM: o.DefaultRPM, limiter: o.Limiter}
 }
 
 // SetEmbedModel sets the model that answers "auto" for embeddings (the
@@ -144,7 +184,7 @@ func (s *Service) Models(collections []string) []Model {
 
 // Allow takes one request from the key's per-minute allowance; the error
 // says how long to wait.
-func (s *Service) Allow(keyID string, rpm int) error {
+func (s *Service) Allow(ctx context.Context, keyID string, rpm int) error {
 	if keyID == "" {
 		return nil
 	}
@@ -154,16 +194,11 @@ func (s *Service) Allow(keyID string, rpm int) error {
 	if rpm <= 0 {
 		return nil
 	}
-	s.limMu.Lock()
-	lim, ok := s.limiters.Get(keyID)
-	if !ok || lim.Burst() != rpm {
-		lim = rate.NewLimiter(rate.Every(time.Minute/time.Duration(rpm)), rpm)
-		s.limiters.Add(keyID, lim)
+	d, err := s.limiter.Take(ctx, keyID, rpm)
+	if err != nil {
+		return nil // a limiter that cannot count lets the request through
 	}
-	s.limMu.Unlock()
-	r := lim.Reserve()
-	if d := r.Delay(); d > 0 {
-		r.Cancel()
+	if d > 0 {
 		e := apperr.New(http.StatusTooManyRequests, "rate_limit_exceeded", "Rate limit reached for requests: this API key allows %d requests per minute.", rpm)
 		e.RetryAfter = d
 		return e

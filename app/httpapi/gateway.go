@@ -49,7 +49,7 @@ func requireBearer(next echo.HandlerFunc) echo.HandlerFunc {
 func (h *handler) keyRateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p := me(c)
-		if err := h.app.Gateway.Allow(p.APIKeyID, p.KeyRPM); err != nil {
+		if err := h.app.Gateway.Allow(c.Request().Context(), p.APIKeyID, p.KeyRPM); err != nil {
 			return err
 		}
 		return next(c)

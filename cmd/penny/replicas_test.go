@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os/exec"
@@ -74,7 +75,7 @@ func TestReplicasShareOneTruth(t *testing.T) {
 	t.Cleanup(oa.Close)
 	bin := buildPenny(t)
 
-	env := []string{"PENNY_DATABASE_URL=" + db, "PENNY_REDIS_URL=" + rd, "PENNY_REGISTRATION=open",
+	env := []string{"PENNY_LOGIN_MAX_FAILURES=4", "PENNY_DATABASE_URL=" + db, "PENNY_REDIS_URL=" + rd, "PENNY_REGISTRATION=open",
 		"OPENAI_API_KEY=sk-test", "PENNY_OPENAI_BASE_URL=" + oa.BaseURL(), "PENNY_CACHE_SIZE=0",
 		"PENNY_S3_ENDPOINT=" + s3, "PENNY_S3_ACCESS_KEY=S3RVER", "PENNY_S3_SECRET_KEY=S3RVER"}
 	migrate := exec.Command(bin, "migrate", "up")
@@ -142,6 +143,23 @@ func TestReplicasShareOneTruth(t *testing.T) {
 	before := oa.Requests()
 	status, answer = call(t, b, "POST", "/api/rag/query", tokenB, map[string]any{"question": "Do herons live near lakes?"})
 	require.Equal(t, before, oa.Requests(), "B made no paid call once the budget was spent (status %d: %v)", status, answer)
+
+	// Limits hold across replicas: a key's requests per minute, and failed
+	// sign-ins spread over both.
+	status, limited := call(t, a, "POST", "/api/keys", tokenA, map[string]any{"name": "limited", "rpm": 2})
+	require.Equal(t, http.StatusCreated, status, limited)
+	statuses := []int{}
+	for _, s := range []*server{a, b, a, b} {
+		status, _ := call(t, s, "GET", "/v1/models", limited["key"].(string), nil)
+		statuses = append(statuses, status)
+	}
+	require.Equal(t, []int{200, 200, 429, 429}, statuses, "two a minute in all, not two per replica")
+	for i, s := range []*server{a, b, a, b} { // four free failures in all (PENNY_LOGIN_MAX_FAILURES)
+		status, _ := call(t, s, "POST", "/api/auth/login", "", map[string]string{"email": "ada@example.com", "password": fmt.Sprint("wrong ", i)})
+		require.Equal(t, http.StatusUnauthorized, status)
+	}
+	status, _ = call(t, b, "POST", "/api/auth/login", "", map[string]string{"email": "ada@example.com", "password": "wrong again"})
+	require.Equal(t, http.StatusTooManyRequests, status, "two failures on A and two on B add up to the four free ones")
 
 	// An API key revoked on A is refused by B.
 	status, key := call(t, a, "POST", "/api/keys", tokenA, map[string]any{"name": "script"})

@@ -225,3 +225,66 @@ func (b *Bus) Subscribe(ctx context.Context, fn func(key string)) error {
 	}()
 	return nil
 }
+
+// Limiter is gateway.RateLimiter in Redis: a GCRA per key, so N replicas
+// together allow what one would.
+type Limiter struct{ c *Client }
+
+// Limiter returns the shared request limiter.
+func (c *Client) Limiter() *Limiter { return &Limiter{c: c} }
+
+//go:embed gcra.lua
+var gcraSrc string
+
+var gcraScript = goredis.NewScript(gcraSrc)
+
+// Take takes one request from key's allowance of rpm a minute.
+func (l *Limiter) Take(ctx context.Context, key string, rpm int) (time.Duration, error) {
+	if rpm <= 0 {
+		return 0, nil
+	}
+	interval := int64(time.Minute/time.Millisecond) / int64(rpm)
+	ms, err := gcraScript.Run(ctx, l.c.rdb, []string{l.c.key("rate", key)}, interval, interval*int64(rpm)).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("redis: rate limit: %w", err)
+	}
+	return time.Duration(ms) * time.Millisecond, nil
+}
+
+// Failures is auth.Failures in Redis: failed sign-ins per key, shared by
+// replicas, so spreading guesses over them gains nothing.
+type Failures struct{ c *Client }
+
+// Failures returns the shared sign-in failure counts.
+func (c *Client) Failures() *Failures { return &Failures{c: c} }
+
+// Get returns the key's failures and the last one's time.
+func (f *Failures) Get(ctx context.Context, key string) (int, time.Time, error) {
+	vals, err := f.c.rdb.HMGet(ctx, f.c.key("login", key), "n", "last").Result()
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	if vals[0] == nil {
+		return 0, time.Time{}, nil
+	}
+	n, _ := strconv.Atoi(fmt.Sprint(vals[0]))
+	ms, _ := strconv.ParseInt(fmt.Sprint(vals[1]), 10, 64)
+	return n, time.UnixMilli(ms), nil
+}
+
+// Add counts one failure at now; the key expires after ttl of quiet.
+func (f *Failures) Add(ctx context.Context, key string, now time.Time, ttl time.Duration) error {
+	k := f.c.key("login", key)
+	_, err := f.c.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		p.HIncrBy(ctx, k, "n", 1)
+		p.HSet(ctx, k, "last", now.UnixMilli())
+		p.PExpire(ctx, k, ttl)
+		return nil
+	})
+	return err
+}
+
+// Reset forgets the key.
+func (f *Failures) Reset(ctx context.Context, key string) error {
+	return f.c.rdb.Del(ctx, f.c.key("login", key)).Err()
+}

@@ -19,6 +19,8 @@ import (
 	"github.com/penny-dev/penny/migrations"
 	"github.com/penny-dev/penny/providers/local"
 	"github.com/penny-dev/penny/storage/bolt"
+	"github.com/penny-dev/penny/storage/cache/redis"
+	"github.com/penny-dev/penny/storage/postgres"
 	"github.com/penny-dev/penny/vector/hnsw"
 	"github.com/penny-dev/penny/vector/keyword"
 )
@@ -61,7 +63,7 @@ func (d *doctor) fail(check, what, fix string) {
 func Doctor(ctx context.Context, cfg config.Config, out io.Writer) error {
 	d := &doctor{out: out}
 	d.ok("config", "loaded (address %s, data dir %s, registration %s)", cfg.Addr, cfg.DataDir, orDefault(cfg.Registration, "invite once the first user exists"))
-	if d.dataDir(cfg) {
+	if d.dataDir(cfg) || cfg.Scaled() { // scale-out keeps nothing shared in the data dir
 		d.store(ctx, cfg)
 	}
 	d.providers(ctx, cfg)
@@ -122,8 +124,55 @@ func (d *doctor) dataDir(cfg config.Config) bool {
 	return true
 }
 
+// shared checks the engines of scale-out mode: the PostgreSQL schema and
+// contents, Redis, and the S3 bucket.
+func (d *doctor) shared(ctx context.Context, cfg config.Config) {
+	have, want, err := postgres.Status(ctx, cfg.DatabaseURL)
+	switch {
+	case err != nil:
+		d.fail("database", err.Error(), "check PENNY_DATABASE_URL and that PostgreSQL is up")
+		return
+	case have < want:
+		d.fail("database", fmt.Sprintf("schema at version %d, this penny needs %d", have, want), "penny migrate up")
+		return
+	case have > want:
+		d.fail("database", fmt.Sprintf("schema at version %d, newer than this penny (%d)", have, want), "upgrade penny")
+		return
+	}
+	st, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		d.fail("database", err.Error(), "")
+		return
+	}
+	defer st.Close()
+	users, _ := st.CountUsers(ctx)
+	chunks, _ := st.CountChunks(ctx)
+	d.ok("database", "PostgreSQL schema %d, %d account(s), %d chunk(s)", have, users, chunks)
+	if cfg.RedisURL == "" {
+		d.warn("redis", "PENNY_REDIS_URL is not set", "set it before running a second replica (docs/scale-out.md)")
+	} else if c, err := redis.Open(ctx, cfg.RedisURL); err != nil {
+		d.fail("redis", err.Error(), "check PENNY_REDIS_URL and that Redis is up")
+	} else {
+		_ = c.Close()
+		d.ok("redis", "answers")
+	}
+	if cfg.S3.Endpoint != "" {
+		if _, err := sharedBlobs(ctx, cfg, st); err != nil {
+			d.fail("uploads", err.Error(), "check PENNY_S3_ENDPOINT, PENNY_S3_BUCKET and the keys")
+		} else {
+			d.ok("uploads", "bucket %s at %s", cfg.S3.Bucket, cfg.S3.Endpoint)
+		}
+	} else {
+		d.ok("uploads", "in PostgreSQL (no PENNY_S3_ENDPOINT)")
+	}
+}
+
 // store checks the schema and the indexes against the store.
 func (d *doctor) store(ctx context.Context, cfg config.Config) {
+	if cfg.Scaled() {
+		d.shared(ctx, cfg)
+		return
+	}
 	if _, err := os.Stat(cfg.StorePath()); errors.Is(err, os.ErrNotExist) {
 		d.warn("store", cfg.StorePath()+" does not exist yet", "start penny serve once")
 		return

@@ -63,6 +63,11 @@ func TestMigrateDataToPostgres(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, conn.Close(ctx))
 
+	doctor, err := run("doctor")
+	require.NoError(t, err, doctor)
+	require.Regexp(t, `ok\s+database\s+PostgreSQL schema \d+, 10 account\(s\)`, doctor)
+	require.Contains(t, doctor, "PENNY_REDIS_URL is not set")
+
 	// The same instance, served from PostgreSQL (an empty data dir).
 	srv := startPenny(t, bin, t.TempDir(), "PENNY_DATABASE_URL="+db)
 	status, login := call(t, srv, "POST", "/api/auth/login", "", map[string]string{"email": "ada@demo.example", "password": "penny-demo-password"})

@@ -19,6 +19,14 @@ import (
 	"github.com/penny-dev/penny/storage/cache"
 )
 
+// quiet drops go-redis's own log lines (dial retries on stderr): penny
+// reports Redis errors itself, in its structured log.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
+
+func init() { goredis.SetLogger(quiet{}) }
+
 // Client is one connection pool to Redis, under a key prefix.
 type Client struct {
 	rdb    *goredis.Client

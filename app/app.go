@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -145,6 +146,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	a.Router, err = router.New(router.Config{
 		Catalog: ps.catalog, Tiers: ps.tiers, Control: ps.control, Embedders: ps.embedders, Pingers: ps.pingers,
 		Free: ps.free, Ledger: metrics.Ledger{Ledger: st, M: a.Metrics}, Budget: a.Budgets, Cache: a.Cache, Logger: logger,
+		BreakerOpened: a.announceBreaker,
 	})
 	if err != nil {
 		return nil, err
@@ -404,9 +406,40 @@ func (a *App) Ready(ctx context.Context) error {
 }
 
 // Close stops background work, flushes the indexes and closes the store.
+// breakerNotice prefixes bus messages that say a breaker opened:
+// "breaker\t<provider/model>\t<open until, unix ms>".
+const breakerNotice = "breaker\t"
+
+// announceBreaker tells the other replicas that a provider's breaker
+// opened here, so that they skip it too (scale-out with Redis).
+func (a *App) announceBreaker(key string, until time.Time) {
+	if a.redis == nil {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		msg := breakerNotice + key + "\t" + strconv.FormatInt(until.UnixMilli(), 10)
+		if err := a.redis.Bus().Publish(ctx, msg); err != nil {
+			a.Logger.Warn("announce an open breaker", slog.String("model", key), slog.Any("error", err))
+		}
+	}()
+}
+
+// heldOpen applies another replica's breaker notice.
+func (a *App) heldOpen(msg string) {
+	key, ms, ok := strings.Cut(strings.TrimPrefix(msg, breakerNotice), "\t")
+	until, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil {
+		a.Logger.Warn("unreadable breaker notice", slog.String("notice", msg))
+		return
+	}
+	a.Router.HoldOpen(key, time.UnixMilli(until))
+}
+
 // shareSettings makes an admin's change on any replica apply on all: a
 // change is stored, then announced on the Redis bus, and every replica
-// reloads it from the store.
+// reloads it from the store. Breakers that open are announced the same way.
 func (a *App) shareSettings(ctx context.Context) error {
 	bus := a.redis.Bus()
 	announce := func(key string) func(context.Context) {
@@ -419,6 +452,10 @@ func (a *App) shareSettings(ctx context.Context) error {
 	a.Routing.Changed = announce(routing.SettingKey)
 	a.Budgets.Changed = announce(budgets.LimitsKey)
 	return bus.Subscribe(ctx, func(key string) {
+		if strings.HasPrefix(key, breakerNotice) {
+			a.heldOpen(key)
+			return
+		}
 		var err error
 		switch key {
 		case routing.SettingKey:

@@ -196,5 +196,26 @@ func TestReplicasShareOneTruth(t *testing.T) {
 		}
 	}
 	require.Equal(t, float64(oa.Requests()), openai, "every call OpenAI saw is on the ledger once (probes are off)")
+
+	// A provider that fails on A is skipped by B: the breaker that opened
+	// on A is held open on B, which makes no doomed call of its own.
+	status, _ = call(t, a, "PUT", "/api/admin/budgets", tokenA, map[string]any{"globalMonthlyUsd": 0})
+	require.Equal(t, http.StatusOK, status)
+	oa.SetScript(providertest.Always(providertest.Fault{Status: 503, Body: `{"error":{"message":"down","type":"server_error"}}`}))
+	for i := range 3 { // three failures in a row open a breaker
+		call(t, a, "POST", "/api/rag/query", tokenA, map[string]any{"question": fmt.Sprint("Are herons grey? ", i)})
+	}
+	require.Eventually(t, func() bool {
+		_, h := call(t, b, "GET", "/api/health/providers", tokenB, nil)
+		for _, p := range h["providers"].([]any) {
+			if p := p.(map[string]any); p["provider"] == "openai" && p["kind"] == "chat" && p["breaker"] == "open" {
+				return true
+			}
+		}
+		return false
+	}, 2*time.Second, 20*time.Millisecond, "B holds the breaker A opened")
+	before = oa.Requests()
+	call(t, b, "POST", "/api/rag/query", tokenB, map[string]any{"question": "Are herons tall?"})
+	require.Equal(t, before, oa.Requests(), "B did not call the provider A saw fail")
 	require.False(t, strings.Contains(a.log.String()+b.log.String(), "panic"))
 }

@@ -72,8 +72,9 @@ func (b *breaker) success() {
 }
 
 // failure records a failed call; retryAfter (if longer) stretches the
-// open window.
-func (b *breaker) failure(now time.Time, retryAfter time.Duration) {
+// open window. It returns the end of the window when this failure opened
+// the breaker (zero otherwise).
+func (b *breaker) failure(now time.Time, retryAfter time.Duration) time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.failures++
@@ -81,10 +82,23 @@ func (b *breaker) failure(now time.Time, retryAfter time.Duration) {
 	case b.state == StateHalfOpen:
 		b.cooldown = min(b.cooldown*2, b.opts.MaxCooldown)
 	case b.failures < b.opts.Failures && retryAfter == 0:
-		return
+		return time.Time{}
 	}
 	b.state, b.probing = StateOpen, false
 	b.until = now.Add(max(b.cooldown, retryAfter))
+	return b.until
+}
+
+// holdOpen opens the breaker until then (another replica saw the provider
+// fail); a later window it already has stays.
+func (b *breaker) holdOpen(until time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == StateOpen && !until.After(b.until) {
+		return
+	}
+	b.state, b.probing = StateOpen, false
+	b.until = until
 }
 
 // release gives up a half-open probe that was not made (the request went

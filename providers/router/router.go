@@ -119,6 +119,10 @@ type Config struct {
 	// and repeated generations (by user, routing and prompt).
 	Cache   cache.Cache
 	Breaker BreakerOptions
+	// BreakerOpened, if set, hears when a breaker opens (key
+	// "provider/model", open until): scale-out mode tells the other
+	// replicas, which call HoldOpen.
+	BreakerOpened func(key string, until time.Time)
 	Logger  *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -267,6 +271,20 @@ type EmbedResult struct {
 	Model          string
 	CostMicros     int64
 	BaselineMicros int64
+}
+
+// failed records a failure on key's breaker and tells BreakerOpened when
+// it opened.
+func (r *Router) failed(key string, br *breaker, retryAfter time.Duration) {
+	if until := br.failure(r.cfg.Now(), retryAfter); !until.IsZero() && r.cfg.BreakerOpened != nil {
+		r.cfg.BreakerOpened(key, until)
+	}
+}
+
+// HoldOpen opens key's breaker until then: another replica saw the
+// provider fail, so this one skips it too instead of failing on its own.
+func (r *Router) HoldOpen(key string, until time.Time) {
+	r.breaker(key).holdOpen(until)
 }
 
 func (r *Router) breaker(key string) *breaker {
@@ -643,7 +661,7 @@ func (r *Router) chat(ctx context.Context, call Call, req providers.ChatRequest,
 		if pe != nil {
 			retryAfter = pe.RetryAfter
 		}
-		br.failure(r.cfg.Now(), retryAfter)
+		r.failed(c.key(), br, retryAfter)
 		if retryAfter > 0 && (kind == providers.KindRateLimited || kind == providers.KindQuota) {
 			r.hold(c.Provider, r.cfg.Now().Add(retryAfter))
 		}
@@ -863,7 +881,7 @@ func (r *Router) embed(ctx context.Context, call Call, model string, texts []str
 		}
 		var pe *providers.Error
 		if errors.As(err, &pe) {
-			br.failure(r.cfg.Now(), pe.RetryAfter)
+			r.failed(key, br, pe.RetryAfter)
 			if pe.RetryAfter > 0 && (pe.Kind == providers.KindRateLimited || pe.Kind == providers.KindQuota) {
 				r.hold(h.Provider, r.cfg.Now().Add(pe.RetryAfter))
 			}
@@ -871,7 +889,7 @@ func (r *Router) embed(ctx context.Context, call Call, model string, texts []str
 				return EmbedResult{}, err
 			}
 		} else {
-			br.failure(r.cfg.Now(), 0)
+			r.failed(key, br, 0)
 		}
 		reasons = append(reasons, fmt.Sprintf("%s failed (%s)", key, providers.KindOf(err)))
 	}

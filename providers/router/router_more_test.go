@@ -102,6 +102,44 @@ func TestBreakerOneDoomedAttemptPerWindow(t *testing.T) {
 	require.Contains(t, h[0].LastError, "503")
 }
 
+// TestBreakerSharedAcrossReplicas: a breaker that opens is announced, and
+// a replica told so skips the provider without a doomed call of its own.
+func TestBreakerSharedAcrossReplicas(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
+	type opened struct {
+		key   string
+		until time.Time
+	}
+	var announced []opened
+	cfA, cfB := &counting{err: down}, &counting{}
+	cands := func(c *counting) map[string][]router.ChatCandidate {
+		return allTiers([]router.ChatCandidate{{Provider: "cloudflare", Model: "@cf/meta/llama-3.2-3b-instruct", Client: c}, localCand})
+	}
+	opts := router.BreakerOptions{Failures: 2, Cooldown: 10 * time.Second, MaxCooldown: time.Minute}
+	a := build(t, router.Config{Now: clk.Now, Breaker: opts, Tiers: cands(cfA),
+		BreakerOpened: func(key string, until time.Time) { announced = append(announced, opened{key, until}) }})
+	b := build(t, router.Config{Now: clk.Now, Breaker: opts, Tiers: cands(cfB)})
+	for range 5 {
+		_, err := a.Chat(context.Background(), router.Call{UserID: "u"}, providers.ChatRequest{}, nil)
+		require.NoError(t, err)
+	}
+	require.Equal(t, []opened{{"cloudflare/@cf/meta/llama-3.2-3b-instruct", clk.Now().Add(10 * time.Second)}}, announced,
+		"announced once, when it opened")
+
+	b.HoldOpen(announced[0].key, announced[0].until)
+	res, err := b.Chat(context.Background(), router.Call{UserID: "u"}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, local.Name, res.Provider)
+	require.Zero(t, cfB.n(), "B skipped the provider A saw fail")
+	require.Equal(t, router.StateOpen, b.Health()[0].Breaker)
+
+	b.HoldOpen(announced[0].key, clk.Now().Add(time.Second))
+	clk.Add(11 * time.Second)
+	res, err = b.Chat(context.Background(), router.Call{UserID: "u"}, providers.ChatRequest{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "cloudflare", res.Provider, "an earlier window does not shorten the one held; after it B probes on its own")
+}
+
 func TestRetryAfterHoldsTheProvider(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	limited := &counting{err: &providers.Error{Kind: providers.KindRateLimited, RetryAfter: 30 * time.Second, Err: errors.New("429")}}

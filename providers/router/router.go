@@ -123,7 +123,7 @@ type Config struct {
 	// "provider/model", open until): scale-out mode tells the other
 	// replicas, which call HoldOpen.
 	BreakerOpened func(key string, until time.Time)
-	Logger  *slog.Logger
+	Logger        *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }

@@ -2,12 +2,16 @@ package httpapi_test
 
 import (
 	"cmp"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/penny-dev/penny/providers/providertest"
 )
 
 // TestWebUI drives the web UI in a real browser (Debian's Chromium through
@@ -33,7 +37,10 @@ func TestWebUI(t *testing.T) {
 	require.FileExists(t, chromium, "PENNY_TEST_BROWSER is set but Chromium is missing (apt-get install chromium, or set PENNY_CHROMIUM)")
 	require.DirExists(t, filepath.Join(dir, "node_modules", "playwright-core"), "run npm ci --prefix tests/browser")
 
-	ta, _ := withProvidersEnv(t, map[string]string{"PENNY_ACCESS_TOKEN_TTL": "3s"})
+	ta, f := withProvidersEnv(t, map[string]string{"PENNY_ACCESS_TOKEN_TTL": "3s"})
+	// Streamed answers drip (100 ms a word) so that the Stop button has
+	// something to stop.
+	f.cf.SetScript(func(int, *http.Request) *providertest.Fault { return &providertest.Fault{Drip: 100 * time.Millisecond} })
 	cmd := exec.CommandContext(t.Context(), node, "--test", "--test-timeout=240000", "ui.test.mjs")
 	cmd.Dir = dir
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "PENNY_URL=" + ta.URL,

@@ -142,6 +142,20 @@ test('an answer streams in with a citation that opens its source', async () => {
   await shot('chat');
 });
 
+test('stop ends a streaming answer', async () => {
+  await page.click('text=New chat');
+  await page.fill('#question', 'Where do grey herons nest, in detail?');
+  await page.press('#question', 'Enter');
+  const streaming = page.locator('.msg.assistant[aria-busy=true] .md');
+  await visible(streaming); // the first words arrived
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await visible(page.getByText('Stopped. This partial answer is not saved.'));
+  await visible(page.getByRole('button', { name: 'Send' }));
+  assert.equal(await page.locator('.msg.assistant .meta .provider').count(), 0, 'no answer was completed');
+  await page.goBack(); // back to the first chat
+  await visible(page.locator('.msg.assistant .meta .provider').first());
+});
+
 test('feedback is saved', async () => {
   const up = firstAnswer.locator('button[aria-label="good answer"]');
   await up.click();

@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 
-.PHONY: all build run test test-node test-browser test-scaleout ui screenshots lint bench cover openapi release clean
+.PHONY: all build run test test-node test-browser test-scaleout fuzz ui screenshots lint bench cover openapi release clean
 
 # Release targets: static binaries (no cgo) with the version stamped.
 PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
@@ -23,6 +23,18 @@ test:
 test-node:
 	npm ci --prefix tests/openai-node --no-audit --no-fund
 	PENNY_TEST_NODE=1 $(GO) test -count=1 -run TestOfficialNodeClient -v ./app/httpapi
+
+# Fuzz every parser of untrusted input for FUZZTIME each (CI: a few
+# seconds; locally as long as you like). Crashers land in testdata/fuzz/
+# and from then on run with the ordinary tests.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./app/documents:FuzzChunker ./app/documents:FuzzHTMLText ./app/documents:FuzzCSVText \
+	./app/documents:FuzzJSONText ./app/documents:FuzzDOCXText ./app/httpapi:FuzzBindJSON ./providers/cloudflare:FuzzChatStream
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime 1x $$pkg; exit 1; }; \
+	done
 
 # The web UI: Vite builds ui/src into ui/dist, which the binary embeds.
 # The build is committed, so `go build` and `make run` need no Node.

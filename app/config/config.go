@@ -7,17 +7,18 @@ package config
 
 import (
 	"errors"
-
 	"flag"
 	"fmt"
-	"github.com/penny-dev/penny/app/budgets"
-	"github.com/penny-dev/penny/storage/cache"
 	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/penny-dev/penny/app/budgets"
+	"github.com/penny-dev/penny/storage/cache"
 )
 
 // Config is the whole configuration of one penny process.
@@ -32,6 +33,9 @@ type Config struct {
 	// RedisURL, when set, shares caches, budget spend and settings changes
 	// between replicas through Redis.
 	RedisURL string
+	// secrets are the values of the secret settings (Secrets).
+	secrets []string
+
 	// S3 is the object store for uploads in scale-out mode (Endpoint
 	// empty: uploads go into PostgreSQL).
 	S3 S3
@@ -544,6 +548,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 			}
 			return c, fmt.Errorf("config: %s=%q: %w", s.Env, v, err)
 		}
+		if s.Secret {
+			c.secrets = append(c.secrets, secretParts(v)...)
+		}
 	}
 	for _, s := range Settings {
 		if s.Flag == "" {
@@ -606,6 +613,21 @@ func (c Config) validate() error {
 // S3 locates an S3-compatible bucket.
 type S3 struct {
 	Endpoint, Bucket, AccessKey, SecretKey, Region, Prefix string
+}
+
+// Secrets are the values of the secret settings (and the passwords inside
+// secret URLs): what must never reach a log line or an API answer.
+func (c Config) Secrets() []string { return c.secrets }
+
+// secretParts is a secret value and, for a URL, the password in it.
+func secretParts(v string) []string {
+	out := []string{v}
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Scaled reports whether the records live in PostgreSQL.

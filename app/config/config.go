@@ -355,7 +355,7 @@ var Settings = []Setting{
 	setting("cache-ttl-generations", "PENNY_CACHE_TTL_GENERATIONS", "1h", "how long a cached model answer lives", ttlSetter(cache.Generations)),
 	setting("cache-ttl-answers", "PENNY_CACHE_TTL_ANSWERS", "1h", "how long a cached document answer lives", ttlSetter(cache.Answers)),
 	setting("cache-ttl-queries", "PENNY_CACHE_TTL_QUERIES", "5m", "how long cached retrieval results live", ttlSetter(cache.Queries)),
-	setting("semantic-cache", "PENNY_SEMANTIC_CACHE", "0.95", "cosine similarity at which a single-turn question reuses an earlier answer of the same user over the same documents; 0 disables", func(c *Config, v string) error {
+	setting("semantic-cache", "PENNY_SEMANTIC_CACHE", "0.95", "cosine similarity at which a single-turn question reuses an earlier answer of the same user whose retrieval found the same passages; 0 disables", func(c *Config, v string) error {
 		f, err := strconv.ParseFloat(v, 64)
 		if err != nil || f < 0 || f > 1 {
 			return fmt.Errorf("must be between 0 and 1")

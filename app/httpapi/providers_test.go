@@ -320,6 +320,17 @@ func TestCachesOverHTTP(t *testing.T) {
 	close := ask(ada.Token, "Where do the grey herons nest?")
 	require.Equal(t, "semantic", close.Cached, "a close enough question reuses the answer")
 
+	// Close in embedding space but about another document: answered anew
+	// (found by the crash test: "What does the kestrel12 do?" was once
+	// answered with the kestrel2 passage).
+	upload(t, ta, ada.Token, apptest.File{Name: "kestrel-a.md", Content: "The kestrel12x13 hovers over the meadow."},
+		apptest.File{Name: "kestrel-b.md", Content: "The kestrel2x23 nests in the old church tower."})
+	a := ask(ada.Token, "What does the kestrel12x13 do?")
+	b := ask(ada.Token, "What does the kestrel2x23 do?")
+	require.Contains(t, a.Answer, "meadow")
+	require.Equal(t, "miss", b.Cached, "a close question over other passages is not a cache hit")
+	require.Contains(t, b.Answer, "church tower")
+
 	var m struct {
 		Total struct {
 			CacheHits          int
@@ -328,7 +339,7 @@ func TestCachesOverHTTP(t *testing.T) {
 		Groups map[string][]struct{ Key string }
 	}
 	ta.Do(http.MethodGet, "/api/costs/metrics?groupBy=cache", ada.Token, nil).Decode(t, &m)
-	require.Equal(t, 2, m.Total.CacheHits)
+	require.Equal(t, 2, m.Total.CacheHits, "the two hits above; the kestrel questions missed")
 
 	bob := ta.Register("bob@example.com")
 	upload(t, ta, bob.Token, apptest.File{Name: "herons.md", Content: herons})

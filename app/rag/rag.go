@@ -258,8 +258,12 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 			return a, nil
 		}
 	}
+	// A close question reuses an answer only when its retrieval found the
+	// same passages: "Jane's salary?" is close to "John's salary?" in
+	// embedding space, but its passages are Jane's.
+	semScope := q.UserID + "|" + readable + "|" + strings.Join(ids, ",")
 	if useCache && singleTurn && qvec != nil {
-		if raw, ok := s.semantic.find(q.UserID+"|"+readable, qvec, s.opts.Now()); ok {
+		if raw, ok := s.semantic.find(semScope, qvec, s.opts.Now()); ok {
 			if a, ok := s.replay(ctx, call, raw, "semantic", onDelta); ok {
 				a.Cost = NewCost(cost, a.Cost.BaselineMicros+baseline)
 				a.LatencyMs = s.opts.Now().Sub(start).Milliseconds()
@@ -315,7 +319,7 @@ func (s *Service) Answer(ctx context.Context, q Query, onDelta func(string) erro
 		if raw, err := json.Marshal(cachedAnswer{Answer: stored, Tier: res.Tier, Usage: res.Usage}); err == nil {
 			s.opts.Cache.Set(ctx, cache.Answers, akey, raw)
 			if qvec != nil {
-				s.semantic.add(q.UserID+"|"+readable, qvec, raw, s.opts.Now())
+				s.semantic.add(semScope, qvec, raw, s.opts.Now())
 			}
 		}
 	}

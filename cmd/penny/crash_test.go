@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestSIGKILLLosesNothingAcknowledged kills `penny serve` with SIGKILL at
+// random moments while uploads and chat messages are in flight, 20 times
+// on one data dir. After every restart the store opens, every upload that
+// was acknowledged (202) is there and reaches ready, every answer that was
+// acknowledged (201) is in its chat, and at the end the indexes agree with
+// the store (penny doctor) and every document is found by its own word.
+func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts the server 20 times")
+	}
+	bin := buildPenny(t)
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(7, 11))
+	const password = "correct horse battery"
+
+	type message struct{ chat, id string }
+	var (
+		mu       sync.Mutex
+		docs     = map[string]string{} // acknowledged document id → its unique word
+		messages []message
+	)
+	token := func(s *server) string {
+		path := "/api/auth/login"
+		if len(docs) == 0 && len(messages) == 0 {
+			path = "/api/auth/register"
+		}
+		status, out := call(t, s, "POST", path, "", map[string]string{"email": "ada@example.com", "password": password})
+		if status == http.StatusConflict { // registered in a run that was killed before anything else
+			status, out = call(t, s, "POST", "/api/auth/login", "", map[string]string{"email": "ada@example.com", "password": password})
+		}
+		require.Less(t, status, 300, "sign in after restart: %v", out)
+		return out["accessToken"].(string)
+	}
+
+	for round := range 20 {
+		srv := startPenny(t, bin, dir)
+		tok := token(srv)
+		var chatID string
+		if status, out := call(t, srv, "POST", "/api/chats", tok, map[string]any{"title": fmt.Sprint("round ", round)}); status == http.StatusCreated {
+			chatID = out["id"].(string)
+		}
+
+		// Traffic until the kill: uploads (not waiting for ingestion) and
+		// chat messages, from two clients at once.
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				word := fmt.Sprintf("kestrel%dx%d", round, i)
+				id, ok := uploadNoWait(srv, tok, word+".md", "# "+word+"\n\nThe "+word+" hovers over the meadow before it dives.\n")
+				if ok {
+					mu.Lock()
+					docs[id] = word
+					mu.Unlock()
+				}
+			}
+		})
+		wg.Go(func() {
+			for i := 0; chatID != ""; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				status, out := callQuiet(srv, "POST", "/api/chats/"+chatID+"/messages", tok, map[string]any{"content": fmt.Sprint("What hovers over the meadow? ", i)})
+				if status == http.StatusCreated {
+					m := out["message"].(map[string]any)
+					mu.Lock()
+					messages = append(messages, message{chatID, m["id"].(string)})
+					mu.Unlock()
+				}
+			}
+		})
+		time.Sleep(time.Duration(50+rng.IntN(400)) * time.Millisecond)
+		require.NoError(t, srv.cmd.Process.Signal(syscall.SIGKILL))
+		close(stop)
+		wg.Wait()
+		_ = srv.cmd.Wait()
+	}
+
+	// The last start: everything acknowledged is there.
+	srv := startPenny(t, bin, dir)
+	tok := token(srv)
+	require.NotEmpty(t, docs, "uploads were acknowledged")
+	require.NotEmpty(t, messages, "answers were acknowledged")
+	for id, word := range docs {
+		require.Eventually(t, func() bool {
+			status, d := call(t, srv, "GET", "/api/documents/"+id, tok, nil)
+			require.Equal(t, http.StatusOK, status, "acknowledged upload %s (%s) is lost", id, word)
+			require.NotEqual(t, "failed", d["status"], "%s failed: %v", word, d["error"])
+			return d["status"] == "ready"
+		}, 60*time.Second, 50*time.Millisecond, "the unfinished job of %s resumed", word)
+	}
+	byChat := map[string]map[string]bool{}
+	for _, m := range messages {
+		if byChat[m.chat] == nil {
+			byChat[m.chat] = map[string]bool{}
+			status, out := call(t, srv, "GET", "/api/chats/"+m.chat+"/messages", tok, nil)
+			require.Equal(t, http.StatusOK, status)
+			for _, x := range out["messages"].([]any) {
+				byChat[m.chat][x.(map[string]any)["id"].(string)] = true
+			}
+		}
+		require.True(t, byChat[m.chat][m.id], "acknowledged answer %s is lost", m.id)
+	}
+	for id, word := range docs {
+		status, out := call(t, srv, "POST", "/api/rag/query", tok, map[string]any{"question": "What does the " + word + " do?"})
+		require.Equal(t, http.StatusOK, status, out)
+		found := false
+		for _, c := range out["citations"].([]any) {
+			found = found || c.(map[string]any)["documentId"] == id
+		}
+		require.True(t, found, "%s is found by its own word: the indexes hold it (answer: %v)", word, out)
+	}
+	srv.stop(t)
+	doctor := exec.Command(bin, "doctor", "--data-dir", dir)
+	doctor.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "PENNY_OLLAMA_URL=off"}
+	out, err := doctor.CombinedOutput()
+	require.NoError(t, err, "penny doctor after 20 kills:\n%s", out)
+	require.Contains(t, string(out), "all checks passed")
+	t.Logf("20 kills: %d acknowledged uploads and %d acknowledged answers, none lost", len(docs), len(messages))
+}
+
+// uploadNoWait uploads one file without waiting for ingestion; ok means
+// penny acknowledged it (202).
+func uploadNoWait(s *server, token, name, content string) (string, bool) {
+	var buf bytes.Buffer
+	buf.WriteString("--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + name + "\"\r\nContent-Type: text/markdown\r\n\r\n" + content + "\r\n--b--\r\n")
+	req, err := http.NewRequest(http.MethodPost, "http://"+s.addr+"/api/documents", &buf)
+	if err != nil {
+		return "", false
+	}
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		return "", false // not acknowledged: the client saw no 202
+	}
+	var out struct{ Documents []struct{ ID string } }
+	if json.Unmarshal(raw, &out) != nil || len(out.Documents) != 1 {
+		return "", false
+	}
+	return out.Documents[0].ID, true
+}
+
+// callQuiet is call for goroutines racing a kill: a transport error is
+// status 0, not a test failure.
+func callQuiet(s *server, method, path, token string, body any) (int, map[string]any) {
+	raw, _ := json.Marshal(body)
+	req, err := http.NewRequest(method, "http://"+s.addr+path, bytes.NewReader(raw))
+	if err != nil {
+		return 0, nil
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if raw, err = io.ReadAll(resp.Body); err != nil || json.Unmarshal(raw, &out) != nil {
+		return 0, nil // a body cut by the kill: not acknowledged
+	}
+	return resp.StatusCode, out
+}

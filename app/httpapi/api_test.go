@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -614,4 +615,28 @@ func TestSharingGrantsReadNotWrite(t *testing.T) {
 		require.Empty(t, after.Citations)
 		require.Equal(t, http.StatusNotFound, ta.Do(http.MethodGet, "/api/documents/"+doc.ID, u.Token, nil).Status)
 	}
+}
+
+// TestUnwritableDataDir: when the uploads cannot be written (here the
+// files directory is replaced by a file; a full or read-only disk fails
+// the same call), the upload is refused with a JSON error naming the
+// request, and nothing half-written stays: no document, no job. Once the
+// disk is back, uploads work.
+func TestUnwritableDataDir(t *testing.T) {
+	ta := apptest.New(t, nil)
+	ada := ta.Register("ada@example.com")
+	files := ta.Config.FilesDir()
+	require.NoError(t, os.RemoveAll(files))
+	require.NoError(t, os.WriteFile(files, []byte("in the way"), 0o600))
+
+	r := ta.Upload(ada.Token, apptest.File{Name: "herons.md", Content: herons})
+	require.Equal(t, http.StatusInternalServerError, r.Status, string(r.Body))
+	require.Equal(t, "internal_error", r.ErrorCode(t))
+	require.Contains(t, r.JSON(t)["error"].(map[string]any)["message"], "request", "the message carries the request id for the log")
+	list := ta.Do(http.MethodGet, "/api/documents", ada.Token, nil).JSON(t)
+	require.Zero(t, list["total"], "nothing half-written")
+
+	require.NoError(t, os.Remove(files))
+	docs := upload(t, ta, ada.Token, apptest.File{Name: "herons.md", Content: herons})
+	require.Equal(t, storage.DocumentReady, docs[0].Status, "the same upload works once the disk is back")
 }

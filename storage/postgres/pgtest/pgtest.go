@@ -12,16 +12,15 @@ package pgtest
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/penny-dev/penny/internal/testproc"
 )
 
 const skipHint = "make test-scaleout starts the engines (.ci/run does too)"
@@ -35,32 +34,16 @@ func PGlite(t testing.TB) string {
 	if bin == "" {
 		t.Skip("set PENNY_TEST_PGLITE to tests/pglite/node_modules/.bin/pglite-server to run against PostgreSQL 17 + pgvector: " + skipHint)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-
-	cmd := exec.Command(bin, "-p", fmt.Sprint(port), "-h", "127.0.0.1", "-e", "@electric-sql/pglite/vector:vector", "-m", "20")
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start(), "PENNY_TEST_PGLITE is set but %s does not start", bin)
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	port := testproc.FreePort(t)
 	dsn := fmt.Sprintf("postgres://postgres:postgres@127.0.0.1:%d/postgres?sslmode=disable&default_query_exec_mode=simple_protocol", port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testproc.Start(t, 60*time.Second, func() error {
 		conn, err := pgx.Connect(context.Background(), dsn)
 		if err == nil {
 			_ = conn.Close(context.Background())
-			return dsn
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("PGlite did not accept connections within 60 s: %v\n%s", err, out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err
+	}, bin, "-p", fmt.Sprint(port), "-h", "127.0.0.1", "-e", "@electric-sql/pglite/vector:vector", "-m", "20")
+	return dsn
 }
 
 // Postgres15 creates an empty database on the postgresql-15 server for t

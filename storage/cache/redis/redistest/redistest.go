@@ -7,15 +7,13 @@ package redistest
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"strings"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
-	"github.com/stretchr/testify/require"
+
+	"github.com/penny-dev/penny/internal/testproc"
 )
 
 // Start runs redis-server for t and returns its URL.
@@ -25,29 +23,11 @@ func Start(t testing.TB) string {
 	if bin == "" {
 		t.Skip("set PENNY_TEST_REDIS to redis-server's path to run against Redis: make test-scaleout starts the engines (.ci/run does too)")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := ln.Addr().(*net.TCPAddr).Port
-	require.NoError(t, ln.Close())
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start(), "PENNY_TEST_REDIS is set but %s does not start", bin)
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	port := testproc.FreePort(t)
 	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	opts, err := goredis.ParseURL(url)
-	require.NoError(t, err)
-	rdb := goredis.NewClient(opts)
+	rdb := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
 	defer rdb.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for rdb.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server did not answer within 20 s:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testproc.Start(t, 20*time.Second, func() error { return rdb.Ping(context.Background()).Err() },
+		bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
 	return url
 }

@@ -146,7 +146,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, version st
 	a.Router, err = router.New(router.Config{
 		Catalog: ps.catalog, Tiers: ps.tiers, Control: ps.control, Embedders: ps.embedders, Pingers: ps.pingers,
 		Free: ps.free, Ledger: metrics.Ledger{Ledger: st, M: a.Metrics}, Budget: a.Budgets, Cache: a.Cache, Logger: logger,
-		BreakerOpened: a.announceBreaker,
+		BreakerOpened: a.announceBreaker, Redact: NewRedactor(cfg.Secrets()).String,
 	})
 	if err != nil {
 		return nil, err

@@ -42,6 +42,7 @@ func TestSecretsStayOutOfLogs(t *testing.T) {
 	do("POST", "/api/rag/query", token, map[string]any{"question": "Where do grey herons nest?", "options": map[string]any{"provider": "openai"}})
 	oa.SetScript(providertest.Always(providertest.Fault{Status: 401, Body: `{"error":{"message":"Incorrect API key provided: ` + providerKey + `","type":"invalid_request_error","code":"invalid_api_key"}}`}))
 	do("POST", "/api/rag/query", token, map[string]any{"question": "How high do they nest?"})
+	do("GET", "/api/health/providers", token, nil) // the provider's last error, as admins see it
 	oa.SetScript(nil)
 	key := do("POST", "/api/keys", token, map[string]any{"name": "script"})
 	apiKey := key["key"].(string)

@@ -123,7 +123,10 @@ type Config struct {
 	// "provider/model", open until): scale-out mode tells the other
 	// replicas, which call HoldOpen.
 	BreakerOpened func(key string, until time.Time)
-	Logger        *slog.Logger
+	// Redact, if set, cleans provider error messages shown in Health (a
+	// provider may echo the key it refused).
+	Redact func(string) string
+	Logger *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -279,6 +282,13 @@ func (r *Router) failed(key string, br *breaker, retryAfter time.Duration) {
 	if until := br.failure(r.cfg.Now(), retryAfter); !until.IsZero() && r.cfg.BreakerOpened != nil {
 		r.cfg.BreakerOpened(key, until)
 	}
+}
+
+func (r *Router) redact(s string) string {
+	if r.cfg.Redact == nil {
+		return s
+	}
+	return r.cfg.Redact(s)
 }
 
 // HoldOpen opens key's breaker until then: another replica saw the
@@ -966,7 +976,7 @@ func (r *Router) Health() []Health {
 		st.mu.Lock()
 		h := Health{Provider: provider, Model: model, Kind: kind, Tiers: tiers[key], Breaker: state, Calls: st.calls, ErrorRate: errRate,
 			P50Ms: float64(p50.Microseconds()) / 1000, P95Ms: float64(p95.Microseconds()) / 1000,
-			LastError: st.lastErr, LastErrorAt: st.lastErrAt}
+			LastError: r.redact(st.lastErr), LastErrorAt: st.lastErrAt}
 		st.mu.Unlock()
 		if state == StateOpen {
 			h.OpenUntil = until
@@ -980,7 +990,7 @@ func (r *Router) Health() []Health {
 			ok := pr.err == nil
 			h.Reachable = &ok
 			if pr.err != nil {
-				h.ProbeError = pr.err.Error()
+				h.ProbeError = r.redact(pr.err.Error())
 			}
 		}
 		r.mu.Unlock()

@@ -35,7 +35,9 @@ func main() {
 	hnswN := flag.Int("hnsw-n", 100000, "vectors in the HNSW benchmark")
 	scaleDocs := flag.Int("scale-docs", 1000, "documents (of 100 chunks) in the instance-at-scale benchmark")
 	dataset := flag.String("dataset", "../shared/datasets/scifact", "BEIR dataset for retrieval quality")
-	only := flag.String("only", "", "run only these sections, comma-separated (router, gateway, ingestion, hnsw, scale, quality), and print without writing -out")
+	only := flag.String("only", "", "run only these sections, comma-separated (router, gateway, load, ingestion, hnsw, scale, quality), and print without writing -out")
+	loadFor := flag.Duration("load-for", 20*time.Second, "how long each load level runs")
+	soak := flag.Duration("soak", 10*time.Minute, "how long the load soak runs")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -58,6 +60,7 @@ func main() {
 	}{
 		{"router", func() { routerOverhead(&b, *calls) }},
 		{"gateway", func() { gateway(&b) }},
+		{"load", func() { loadBench(&b, []int{100, 500, 1000}, *loadFor, *soak) }},
 		{"ingestion", func() { ingestion(&b, 40, 10) }},
 		{"hnsw", func() { hnswBench(&b, *hnswN) }},
 		{"scale", func() { scale(&b, *scaleDocs, 100) }},

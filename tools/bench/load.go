@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/penny-dev/penny/app"
+	"github.com/penny-dev/penny/app/auth"
+	"github.com/penny-dev/penny/app/config"
+	"github.com/penny-dev/penny/app/httpapi"
+	"github.com/penny-dev/penny/providers/providertest"
+	"github.com/penny-dev/penny/storage"
+)
+
+// loadRig is a penny with fake Cloudflare and OpenAI that answer after a
+// realistic 0.2–1.5 s, a signed-in user with an API key, a document and
+// chats to talk in.
+type loadRig struct {
+	a          *app.App
+	srv        *httptest.Server
+	cf, oa     *httptest.Server
+	cfFake     *providertest.Cloudflare
+	token, key string
+	chats      []string
+	dir        string
+}
+
+// providerDelay spreads answers over 0.2–1.5 s (deterministic by request
+// number); embeddings take 20 ms.
+func providerDelay(n int, r *http.Request) *providertest.Fault {
+	if strings.Contains(r.URL.Path, "embed") || strings.Contains(r.URL.Path, "bge") {
+		return &providertest.Fault{Delay: 20 * time.Millisecond}
+	}
+	return &providertest.Fault{Delay: time.Duration(200+(n*7919)%1300) * time.Millisecond}
+}
+
+func newLoadRig() *loadRig {
+	cf := providertest.NewCloudflare("acct", "cf-load")
+	oa := providertest.NewOpenAI("sk-load")
+	cf.SetScript(providerDelay)
+	oa.SetScript(providerDelay)
+	dir, err := os.MkdirTemp("", "penny-bench-load")
+	if err != nil {
+		log.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.DataDir, cfg.LogLevel, cfg.GatewayRPM, cfg.CacheSize = dir, "error", 1_000_000_000, 0
+	cfg.PasswordMemoryKiB, cfg.PasswordTime = 64, 1
+	cfg.Providers.CloudflareAccountID, cfg.Providers.CloudflareToken, cfg.Providers.CloudflareBaseURL = "acct", "cf-load", cf.BaseURL()
+	cfg.Providers.OpenAIKey, cfg.Providers.OpenAIBaseURL = "sk-load", oa.BaseURL()
+	cfg.Providers.OllamaURL, cfg.Providers.ProbeInterval = "off", 0
+	ctx := context.Background()
+	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler), "bench")
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := &loadRig{a: a, srv: httptest.NewServer(httpapi.New(a)), cf: cf.Server, oa: oa.Server, cfFake: cf, dir: dir}
+	sess, err := a.Auth.Register(ctx, "load@example.com", "correct horse battery", "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	r.token = sess.AccessToken
+	if _, r.key, err = a.Auth.CreateAPIKey(ctx, auth.Principal{UserID: sess.User.ID, Role: sess.User.Role}, "load", auth.KeyLimits{}); err != nil {
+		log.Fatal(err)
+	}
+	if st, _ := r.post("/api/documents?wait=true", "multipart/form-data; boundary=b", uploadBody(0)); st != http.StatusCreated {
+		log.Fatalf("load: upload: HTTP %d", st)
+	}
+	for i := range 64 {
+		st, body := r.post("/api/chats", "application/json", []byte(fmt.Sprintf(`{"title":"load %d"}`, i)))
+		if st != http.StatusCreated {
+			log.Fatalf("load: chat: HTTP %d", st)
+		}
+		r.chats = append(r.chats, jsonField(body, "id"))
+	}
+	return r
+}
+
+func (r *loadRig) close() {
+	r.srv.Close()
+	_ = r.a.Close()
+	r.cf.Close()
+	r.oa.Close()
+	_ = os.RemoveAll(r.dir)
+}
+
+func (r *loadRig) post(path, ctype string, body []byte) (int, []byte) {
+	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Authorization", "Bearer "+r.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	return resp.StatusCode, buf.Bytes()
+}
+
+func jsonField(body []byte, name string) string {
+	_, rest, _ := strings.Cut(string(body), `"`+name+`":"`)
+	v, _, _ := strings.Cut(rest, `"`)
+	return v
+}
+
+func uploadBody(i int64) []byte {
+	return []byte(fmt.Sprintf("--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"note-%d.md\"\r\nContent-Type: text/markdown\r\n\r\n"+
+		"# Note %d\n\nThe harbour office opens at eight; ferry %d leaves from pier %d after the morning tide.\r\n--b--\r\n", i, i, i, i%9))
+}
+
+// kinds of traffic, in the mix's order.
+const (
+	kindGateway = "gateway chat"
+	kindRAG     = "document question"
+	kindChat    = "chat message"
+	kindUpload  = "upload"
+)
+
+// targeter mixes the traffic: per 10 requests 5 gateway calls, 3 document
+// questions, 1 chat message, 1 upload.
+func (r *loadRig) targeter() vegeta.Targeter {
+	var n atomic.Int64
+	bearer := func(tok string) http.Header {
+		return http.Header{"Authorization": {"Bearer " + tok}, "Content-Type": {"application/json"}, "Cache-Control": {"no-cache"}}
+	}
+	return func(t *vegeta.Target) error {
+		i := n.Add(1)
+		t.Method = http.MethodPost
+		switch i % 10 {
+		case 0, 1, 2, 3, 4:
+			t.URL, t.Header = r.srv.URL+"/v1/chat/completions", bearer(r.key)
+			t.Body = []byte(fmt.Sprintf(`{"model":"auto","messages":[{"role":"user","content":"Draft a two-line reply to ticket %d."}]}`, i))
+		case 5, 6, 7:
+			t.URL, t.Header = r.srv.URL+"/api/rag/query", bearer(r.token)
+			t.Body = []byte(fmt.Sprintf(`{"question":"When does ferry %d leave?"}`, i%50))
+		case 8:
+			t.URL, t.Header = r.srv.URL+"/api/chats/"+r.chats[i%int64(len(r.chats))]+"/messages", bearer(r.token)
+			t.Body = []byte(fmt.Sprintf(`{"content":"And the harbour office, question %d?"}`, i))
+		default:
+			t.URL = r.srv.URL + "/api/documents"
+			t.Header = http.Header{"Authorization": {"Bearer " + r.token}, "Content-Type": {"multipart/form-data; boundary=b"}}
+			t.Body = uploadBody(i)
+		}
+		return nil
+	}
+}
+
+func kindOf(url string) string {
+	switch {
+	case strings.HasSuffix(url, "/v1/chat/completions"):
+		return kindGateway
+	case strings.HasSuffix(url, "/api/rag/query"):
+		return kindRAG
+	case strings.Contains(url, "/messages"):
+		return kindChat
+	}
+	return kindUpload
+}
+
+type loadResult struct {
+	requests, errors int
+	byKind           map[string][]time.Duration // client latency
+	added            []time.Duration            // client latency minus the provider time on the ledger (synchronous kinds)
+	rps              float64
+}
+
+// attack runs users concurrent users for d and accounts for every result.
+func (r *loadRig) attack(users int, d time.Duration) loadResult {
+	start := time.Now()
+	atk := vegeta.NewAttacker(vegeta.Workers(uint64(users)), vegeta.MaxWorkers(uint64(users)), vegeta.Connections(users),
+		vegeta.KeepAlive(true), vegeta.Timeout(60*time.Second))
+	out := loadResult{byKind: map[string][]time.Duration{}}
+	type sync struct {
+		rid string
+		lat time.Duration
+	}
+	var synced []sync
+	for res := range atk.Attack(r.targeter(), vegeta.Rate{Freq: 0}, d, fmt.Sprint(users)) {
+		out.requests++
+		if res.Error != "" || res.Code >= 400 {
+			out.errors++
+			continue
+		}
+		k := kindOf(res.URL)
+		out.byKind[k] = append(out.byKind[k], res.Latency)
+		if k != kindUpload {
+			synced = append(synced, sync{res.Headers.Get("X-Request-Id"), res.Latency})
+		}
+	}
+	out.rps = float64(out.requests) / time.Since(start).Seconds()
+	provider := map[string]time.Duration{}
+	err := r.a.Store.EachLedger(context.Background(), storage.LedgerFilter{From: start.Add(-time.Second), To: time.Now().Add(time.Minute)},
+		func(e storage.LedgerEntry) error {
+			provider[e.RequestID] += time.Duration(e.LatencyMs) * time.Millisecond
+			return nil
+		})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range synced {
+		out.added = append(out.added, max(0, s.lat-provider[s.rid]))
+	}
+	return out
+}
+
+func pct(l []time.Duration, p int) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	s := slices.Clone(l)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+func heapMiB() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc) / (1 << 20)
+}
+
+// loadBench writes the load section: mixed traffic at each number of
+// users, a soak, and a provider killed mid-run.
+func loadBench(b *strings.Builder, levels []int, d, soak time.Duration) {
+	fmt.Fprintln(b, "\n## Load: mixed traffic from many users")
+	fmt.Fprintf(b, "\nThe real App over HTTP on loopback, generated with vegeta: per 10 requests 5 gateway chat calls (`/v1/chat/completions`, no cache), 3 document questions (`/api/rag/query`), 1 chat message and 1 upload. Fake Cloudflare and OpenAI answer every model call after 0.2–1.5 s (embeddings 20 ms), so each user has a call in flight most of the time. *Added* is each synchronous request's latency minus the provider time booked on the ledger for that request id (what penny itself adds: routing, retrieval, storage, HTTP). %s per level; generator, penny and fakes share the machine.\n", d)
+	fmt.Fprintln(b, "\n| users | requests | req/s | errors | gateway p95 | question p95 | chat p95 | upload p95 | added p50 | added p95 | added p99 | heap after |")
+	fmt.Fprintln(b, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	rig := newLoadRig()
+	defer rig.close()
+	for _, users := range levels {
+		r := rig.attack(users, d)
+		fmt.Fprintf(b, "| %d | %d | %.0f | %d | %s | %s | %s | %s | %s | %s | %s | %.0f MiB |\n", users, r.requests, r.rps, r.errors,
+			ms(pct(r.byKind[kindGateway], 95)), ms(pct(r.byKind[kindRAG], 95)), ms(pct(r.byKind[kindChat], 95)), ms(pct(r.byKind[kindUpload], 95)),
+			ms(pct(r.added, 50)), ms(pct(r.added, 95)), ms(pct(r.added, 99)), heapMiB())
+	}
+
+	// Soak: 100 users for the soak duration, the heap sampled after a GC.
+	var samples []float64
+	var total loadResult
+	for elapsed := time.Duration(0); elapsed < soak; elapsed += 30 * time.Second {
+		r := rig.attack(100, 30*time.Second)
+		total.requests += r.requests
+		total.errors += r.errors
+		samples = append(samples, heapMiB())
+	}
+	if len(samples) > 0 {
+		fmt.Fprintf(b, "\nSoak: 100 users for %s: %d requests, %d errors; heap after GC every 30 s: %s MiB (first %.0f, last %.0f, max %.0f). The store grows with every upload, message and ledger entry; the heap should not.\n",
+			soak, total.requests, total.errors, joinFloats(samples), samples[0], samples[len(samples)-1], slices.Max(samples))
+	}
+
+	// A provider killed mid-run: Cloudflare (first choice) goes away.
+	before := doomed(rig, "cloudflare")
+	done := make(chan loadResult)
+	go func() { done <- rig.attack(100, 20*time.Second) }()
+	time.Sleep(5 * time.Second)
+	rig.cf.CloseClientConnections()
+	rig.cf.Listener.Close()
+	r := <-done
+	after := doomed(rig, "cloudflare") - before
+	fmt.Fprintf(b, "\nProvider killed: 100 users for 20 s; after 5 s the fake Cloudflare (every tier's first choice) stops listening. %d requests, %d user-visible errors; %d calls to Cloudflare failed in all (the calls in flight when it died, then the breaker's probes), the rest went to OpenAI.\n",
+		r.requests, r.errors, after)
+	fmt.Fprintln(b, "\nGoals (issue 9): 0 errors; added p95 ≤ 50 ms at 1,000 users; no heap growth over the soak; a killed provider → the next candidate, ≤ 1 doomed attempt per breaker window, no user-visible error.")
+}
+
+// doomed counts failed calls to provider on the ledger.
+func doomed(rig *loadRig, provider string) int {
+	n := 0
+	_ = rig.a.Store.EachLedger(context.Background(), storage.LedgerFilter{From: time.Now().Add(-time.Hour), To: time.Now().Add(time.Hour)},
+		func(e storage.LedgerEntry) error {
+			if e.Provider == provider && e.Outcome == storage.OutcomeError {
+				n++
+			}
+			return nil
+		})
+	return n
+}
+
+func joinFloats(v []float64) string {
+	parts := make([]string, len(v))
+	for i, f := range v {
+		parts[i] = fmt.Sprintf("%.0f", f)
+	}
+	return strings.Join(parts, ", ")
+}

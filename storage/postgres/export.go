@@ -76,89 +76,66 @@ func (s *Store) Import(ctx context.Context, recs []storage.Record) (written int,
 	return written, err
 }
 
+// importOne writes one record unless it is there; it returns the rows
+// written.
 func importOne(ctx context.Context, tx pgx.Tx, r storage.Record) (int, error) {
-	data := string(r.Data)
-	var tag interface{ RowsAffected() int64 }
-	var err error
-	exec := func(sql string, args ...any) {
-		tag, err = tx.Exec(ctx, sql, args...)
+	// The columns every kind needs, read from the record's JSON at once
+	// (field names match the JSON keys, case aside).
+	var f struct {
+		ID, Email, Hash, FamilyID, UserID, ChatID, OwnerID, DocumentID string
+		UpdatedAt, CreatedAt, NextAt, Time                             time.Time
+		SharedWith                                                     []string
+		SharedAll                                                      bool
 	}
+	if r.Kind != "settings" {
+		if err := json.Unmarshal(r.Data, &f); err != nil {
+			return 0, err
+		}
+	}
+	data := string(r.Data)
+	var sql string
+	var args []any
 	switch r.Kind {
 	case "users":
-		var u storage.User
-		if err := json.Unmarshal(r.Data, &u); err != nil {
-			return 0, err
-		}
-		exec(`INSERT INTO users (id, email, data) VALUES ($1, lower($2), $3) ON CONFLICT DO NOTHING`, u.ID, u.Email, data)
+		sql, args = `INSERT INTO users (id, email, data) VALUES ($1, lower($2), $3)`, []any{f.ID, f.Email, data}
 	case "invites":
-		exec(`INSERT INTO invites (code_hash, data) VALUES ($1, $2) ON CONFLICT DO NOTHING`, r.Key, data)
+		sql, args = `INSERT INTO invites (code_hash, data) VALUES ($1, $2)`, []any{r.Key, data}
 	case "refresh_tokens":
-		var t storage.RefreshToken
-		if err := json.Unmarshal(r.Data, &t); err != nil {
-			return 0, err
-		}
-		exec(`INSERT INTO refresh_tokens (hash, family_id, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, t.Hash, t.FamilyID, data)
+		sql, args = `INSERT INTO refresh_tokens (hash, family_id, data) VALUES ($1, $2, $3)`, []any{f.Hash, f.FamilyID, data}
 	case "api_keys":
-		var k storage.APIKey
-		if err := json.Unmarshal(r.Data, &k); err != nil {
-			return 0, err
-		}
-		exec(`INSERT INTO api_keys (hash, id, user_id, data) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, k.Hash, k.ID, k.UserID, data)
+		sql, args = `INSERT INTO api_keys (hash, id, user_id, data) VALUES ($1, $2, $3, $4)`, []any{f.Hash, f.ID, f.UserID, data}
 	case "chats":
-		var c storage.Chat
-		if err := json.Unmarshal(r.Data, &c); err != nil {
-			return 0, err
-		}
-		exec(`INSERT INTO chats (id, user_id, updated_at, data) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, c.ID, c.UserID, c.UpdatedAt, data)
+		sql, args = `INSERT INTO chats (id, user_id, updated_at, data) VALUES ($1, $2, $3, $4)`, []any{f.ID, f.UserID, f.UpdatedAt, data}
 	case "messages":
-		var m storage.Message
-		if err := json.Unmarshal(r.Data, &m); err != nil {
-			return 0, err
-		}
-		exec(`INSERT INTO messages (id, chat_id, created_at, data) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, m.ID, m.ChatID, m.CreatedAt, data)
+		sql, args = `INSERT INTO messages (id, chat_id, created_at, data) VALUES ($1, $2, $3, $4)`, []any{f.ID, f.ChatID, f.CreatedAt, data}
 	case "documents":
-		var d storage.Document
-		if err := json.Unmarshal(r.Data, &d); err != nil {
-			return 0, err
-		}
-		exec(`INSERT INTO documents (id, owner_id, data) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, d.ID, d.OwnerID, data)
-		if err == nil && tag.RowsAffected() == 1 {
-			readers := d.SharedWith
-			if d.SharedAll {
-				readers = append(readers[:len(readers):len(readers)], everyone)
-			}
-			for _, reader := range readers {
-				if _, err := tx.Exec(ctx, `INSERT INTO document_readers (document_id, reader) VALUES ($1, $2) ON CONFLICT DO NOTHING`, d.ID, reader); err != nil {
-					return 0, err
-				}
-			}
-		}
+		sql, args = `INSERT INTO documents (id, owner_id, data) VALUES ($1, $2, $3)`, []any{f.ID, f.OwnerID, data}
 	case "chunks":
-		var c storage.Chunk
-		if err := json.Unmarshal(r.Data, &c); err != nil {
-			return 0, err
-		}
-		exec(`INSERT INTO chunks (id, document_id, data, vector) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, c.ID, c.DocumentID, data, encodeVector(r.Vector))
-	case "ingest_jobs":
-		var j storage.IngestJob
-		if err := json.Unmarshal(r.Data, &j); err != nil {
-			return 0, err
-		}
-		exec(`INSERT INTO ingest_jobs (document_id, next_at, lease_until, created_at, data) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-			j.DocumentID, j.NextAt, time.Time{}, j.CreatedAt, data)
+		sql, args = `INSERT INTO chunks (id, document_id, data, vector) VALUES ($1, $2, $3, $4)`, []any{f.ID, f.DocumentID, data, encodeVector(r.Vector)}
+	case "ingest_jobs": // leases do not survive the move
+		sql = `INSERT INTO ingest_jobs (document_id, next_at, lease_until, created_at, data) VALUES ($1, $2, $3, $4, $5)`
+		args = []any{f.DocumentID, f.NextAt, time.Time{}, f.CreatedAt, data}
 	case "ledger":
-		var e storage.LedgerEntry
-		if err := json.Unmarshal(r.Data, &e); err != nil {
-			return 0, err
-		}
-		exec(`INSERT INTO ledger (id, time, user_id, data) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, e.ID, e.Time, e.UserID, data)
+		sql, args = `INSERT INTO ledger (id, time, user_id, data) VALUES ($1, $2, $3, $4)`, []any{f.ID, f.Time, f.UserID, data}
 	case "settings":
-		exec(`INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING`, r.Key, r.Data)
+		sql, args = `INSERT INTO settings (key, value) VALUES ($1, $2)`, []any{r.Key, r.Data}
 	default:
 		return 0, fmt.Errorf("unknown kind")
 	}
+	tag, err := tx.Exec(ctx, sql+` ON CONFLICT DO NOTHING`, args...)
 	if err != nil {
 		return 0, err
+	}
+	if r.Kind == "documents" && tag.RowsAffected() == 1 {
+		readers := f.SharedWith
+		if f.SharedAll {
+			readers = append(readers, everyone)
+		}
+		for _, reader := range readers {
+			if _, err := tx.Exec(ctx, `INSERT INTO document_readers (document_id, reader) VALUES ($1, $2) ON CONFLICT DO NOTHING`, f.ID, reader); err != nil {
+				return 0, err
+			}
+		}
 	}
 	return int(tag.RowsAffected()), nil
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os/exec"
@@ -142,53 +139,4 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 	require.NoError(t, err, "penny doctor after 20 kills:\n%s", out)
 	require.Contains(t, string(out), "all checks passed")
 	t.Logf("20 kills: %d acknowledged uploads and %d acknowledged answers, none lost", len(docs), len(messages))
-}
-
-// uploadNoWait uploads one file without waiting for ingestion; ok means
-// penny acknowledged it (202).
-func uploadNoWait(s *server, token, name, content string) (string, bool) {
-	var buf bytes.Buffer
-	buf.WriteString("--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + name + "\"\r\nContent-Type: text/markdown\r\n\r\n" + content + "\r\n--b--\r\n")
-	req, err := http.NewRequest(http.MethodPost, "http://"+s.addr+"/api/documents", &buf)
-	if err != nil {
-		return "", false
-	}
-	req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", false
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusAccepted {
-		return "", false // not acknowledged: the client saw no 202
-	}
-	var out struct{ Documents []struct{ ID string } }
-	if json.Unmarshal(raw, &out) != nil || len(out.Documents) != 1 {
-		return "", false
-	}
-	return out.Documents[0].ID, true
-}
-
-// callQuiet is call for goroutines racing a kill: a transport error is
-// status 0, not a test failure.
-func callQuiet(s *server, method, path, token string, body any) (int, map[string]any) {
-	raw, _ := json.Marshal(body)
-	req, err := http.NewRequest(method, "http://"+s.addr+path, bytes.NewReader(raw))
-	if err != nil {
-		return 0, nil
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if raw, err = io.ReadAll(resp.Body); err != nil || json.Unmarshal(raw, &out) != nil {
-		return 0, nil // a body cut by the kill: not acknowledged
-	}
-	return resp.StatusCode, out
 }

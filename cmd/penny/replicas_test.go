@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -18,46 +15,6 @@ import (
 	"github.com/penny-dev/penny/storage/cache/redis/redistest"
 	"github.com/penny-dev/penny/storage/postgres/pgtest"
 )
-
-// call sends a JSON request to a replica and decodes the JSON answer.
-func call(t *testing.T, s *server, method, path, token string, body any) (int, map[string]any) {
-	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		require.NoError(t, err)
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, "http://"+s.addr+path, rd)
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var out map[string]any
-	raw, _ := io.ReadAll(resp.Body)
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out
-}
-
-func upload(t *testing.T, s *server, token, name, content string) {
-	t.Helper()
-	var buf bytes.Buffer
-	buf.WriteString("--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + name + "\"\r\nContent-Type: text/markdown\r\n\r\n" + content + "\r\n--b--\r\n")
-	req, err := http.NewRequest(http.MethodPost, "http://"+s.addr+"/api/documents?wait=true", &buf)
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusCreated, resp.StatusCode, string(raw))
-	require.Contains(t, string(raw), `"status":"ready"`)
-}
 
 // TestReplicasShareOneTruth starts two real `penny serve` processes on one
 // PostgreSQL (PGlite: PostgreSQL 17 with pgvector), one Redis and one S3

@@ -69,7 +69,8 @@ type Service struct {
 	now    func() time.Time
 	client *http.Client
 
-	tally Tally
+	tally  Tally
+	seeded sync.Map // month + scope → seeded (load)
 
 	mu     sync.Mutex
 	limits Limits
@@ -168,9 +169,18 @@ func (s *Service) applying(call router.Call) map[string]int64 {
 }
 
 // load seeds a scope's spend this month from the ledger, once a month.
+// What this process has seen seeded is remembered, so a paid call does not
+// ask the tally (a Redis round trip in scale-out) every time.
 func (s *Service) load(ctx context.Context, month string, start time.Time, name string) error {
-	if known, err := s.tally.Known(ctx, month, name); err != nil || known {
+	memo := month + "\x00" + name
+	if _, ok := s.seeded.Load(memo); ok {
+		return nil
+	}
+	if known, err := s.tally.Known(ctx, month, name); err != nil {
 		return err
+	} else if known {
+		s.seeded.Store(memo, struct{}{})
+		return nil
 	}
 	kind, id, _ := strings.Cut(name, ":")
 	var total int64
@@ -183,7 +193,11 @@ func (s *Service) load(ctx context.Context, month string, start time.Time, name 
 	if err != nil {
 		return err
 	}
-	return s.tally.Seed(ctx, month, name, total)
+	if err := s.tally.Seed(ctx, month, name, total); err != nil {
+		return err
+	}
+	s.seeded.Store(memo, struct{}{})
+	return nil
 }
 
 // Reserve implements router.Budget. Free models never count.

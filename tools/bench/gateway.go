@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,9 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/penny-dev/penny/app"
 	"github.com/penny-dev/penny/app/auth"
-	"github.com/penny-dev/penny/app/config"
 	"github.com/penny-dev/penny/app/httpapi"
 	"github.com/penny-dev/penny/providers/providertest"
 )
@@ -29,21 +26,13 @@ import (
 func gateway(b *strings.Builder) {
 	fake := providertest.NewOpenAI("sk-bench")
 	defer fake.Close()
-	dir, err := os.MkdirTemp("", "penny-bench-gw")
-	if err != nil {
-		log.Fatal(err)
-	}
+	dir := benchDir("gw")
 	defer os.RemoveAll(dir)
-	cfg := config.Default()
-	cfg.DataDir, cfg.LogLevel, cfg.GatewayRPM = dir, "error", 1_000_000_000
-	cfg.PasswordMemoryKiB, cfg.PasswordTime = 64, 1
+	cfg := benchConfig(dir)
+	cfg.GatewayRPM = 1_000_000_000
 	cfg.Providers.OpenAIKey, cfg.Providers.OpenAIBaseURL = "sk-bench", fake.BaseURL()
-	cfg.Providers.OllamaURL, cfg.Providers.ProbeInterval = "off", 0
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler), "bench")
-	if err != nil {
-		log.Fatal(err)
-	}
+	a := startApp(cfg)
 	srv := httptest.NewServer(httpapi.New(a))
 	defer func() { srv.Close(); _ = a.Close() }()
 	sess, err := a.Auth.Register(ctx, "bench@example.com", "correct horse battery", "")

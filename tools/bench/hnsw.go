@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/penny-dev/penny/app"
-	"github.com/penny-dev/penny/app/config"
 	"github.com/penny-dev/penny/app/documents"
 	"github.com/penny-dev/penny/app/documents/pdftest"
 	"github.com/penny-dev/penny/vector"
@@ -151,19 +148,11 @@ func retrievalQuality(b *strings.Builder, dir string) {
 // text extraction, chunking, offline embedding, store, indexes) on
 // generated PDFs.
 func ingestion(b *strings.Builder, files, pages int) {
-	dir, err := os.MkdirTemp("", "penny-bench-ingest")
-	if err != nil {
-		log.Fatal(err)
-	}
+	dir := benchDir("ingest")
 	defer os.RemoveAll(dir)
-	cfg := config.Default()
-	cfg.DataDir, cfg.LogLevel, cfg.PasswordMemoryKiB, cfg.PasswordTime = dir, "error", 64, 1
-	cfg.Providers.OllamaURL, cfg.Providers.ProbeInterval = "off", 0
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler), "bench")
-	if err != nil {
-		log.Fatal(err)
-	}
+	cfg := benchConfig(dir)
+	a := startApp(cfg)
 	defer a.Close()
 	s, err := a.Auth.Register(ctx, "bench@example.com", "correct horse battery", "")
 	if err != nil {

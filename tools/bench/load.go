@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/penny-dev/penny/app"
 	"github.com/penny-dev/penny/app/auth"
-	"github.com/penny-dev/penny/app/config"
 	"github.com/penny-dev/penny/app/httpapi"
 	"github.com/penny-dev/penny/providers/providertest"
 	"github.com/penny-dev/penny/storage"
@@ -52,21 +50,13 @@ func newLoadRig() *loadRig {
 	oa := providertest.NewOpenAI("sk-load")
 	cf.SetScript(providerDelay)
 	oa.SetScript(providerDelay)
-	dir, err := os.MkdirTemp("", "penny-bench-load")
-	if err != nil {
-		log.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.DataDir, cfg.LogLevel, cfg.GatewayRPM, cfg.CacheSize = dir, "error", 1_000_000_000, 0
-	cfg.PasswordMemoryKiB, cfg.PasswordTime = 64, 1
+	dir := benchDir("load")
+	cfg := benchConfig(dir)
+	cfg.GatewayRPM, cfg.CacheSize = 1_000_000_000, 0
 	cfg.Providers.CloudflareAccountID, cfg.Providers.CloudflareToken, cfg.Providers.CloudflareBaseURL = "acct", "cf-load", cf.BaseURL()
 	cfg.Providers.OpenAIKey, cfg.Providers.OpenAIBaseURL = "sk-load", oa.BaseURL()
-	cfg.Providers.OllamaURL, cfg.Providers.ProbeInterval = "off", 0
 	ctx := context.Background()
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler), "bench")
-	if err != nil {
-		log.Fatal(err)
-	}
+	a := startApp(cfg)
 	r := &loadRig{a: a, srv: httptest.NewServer(httpapi.New(a)), cf: cf.Server, oa: oa.Server, cfFake: cf, dir: dir}
 	sess, err := a.Auth.Register(ctx, "load@example.com", "correct horse battery", "")
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/penny-dev/penny/app"
+	"github.com/penny-dev/penny/app/config"
 	"github.com/penny-dev/penny/providers"
 	"github.com/penny-dev/penny/providers/catalog"
 	"github.com/penny-dev/penny/providers/openai"
@@ -203,4 +206,32 @@ func buildPenny() (string, error) {
 		return "", fmt.Errorf("build: %v: %s", err, out)
 	}
 	return f.Name(), nil
+}
+
+// benchDir is a temporary data dir (removed by the caller).
+func benchDir(name string) string {
+	dir, err := os.MkdirTemp("", "penny-bench-"+name)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return dir
+}
+
+// benchConfig is what every benchmarked App starts from: dir as its data
+// dir, errors-only logs, cheap password hashing, no local model server and
+// no probes.
+func benchConfig(dir string) config.Config {
+	cfg := config.Default()
+	cfg.DataDir, cfg.LogLevel, cfg.PasswordMemoryKiB, cfg.PasswordTime = dir, "error", 64, 1
+	cfg.Providers.OllamaURL, cfg.Providers.ProbeInterval = "off", 0
+	return cfg
+}
+
+// startApp opens the App of cfg or stops the benchmark.
+func startApp(cfg config.Config) *app.App {
+	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler), "bench")
+	if err != nil {
+		log.Fatal(err)
+	}
+	return a
 }

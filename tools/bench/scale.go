@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -17,7 +16,6 @@ import (
 	"time"
 
 	"github.com/penny-dev/penny/app"
-	"github.com/penny-dev/penny/app/config"
 	"github.com/penny-dev/penny/providers"
 	"github.com/penny-dev/penny/providers/local"
 	"github.com/penny-dev/penny/providers/router"
@@ -68,14 +66,9 @@ func (v *vocabulary) text(words int) string {
 // over the user's 1,000 documents, fused) — the part of a document answer
 // before the model is called.
 func scale(b *strings.Builder, docs, perDoc int) {
-	dir, err := os.MkdirTemp("", "penny-bench-scale")
-	if err != nil {
-		log.Fatal(err)
-	}
+	dir := benchDir("scale")
 	defer os.RemoveAll(dir)
-	cfg := config.Default()
-	cfg.DataDir, cfg.LogLevel = dir, "error"
-	cfg.Providers.OllamaURL, cfg.Providers.ProbeInterval = "off", 0
+	cfg := benchConfig(dir)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 7))
 	vocab := newVocabulary(rng, 30000)
@@ -119,10 +112,7 @@ func scale(b *strings.Builder, docs, perDoc int) {
 
 	open := func() (*app.App, time.Duration) {
 		start := time.Now()
-		a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler), "bench")
-		if err != nil {
-			log.Fatal(err)
-		}
+		a := startApp(cfg)
 		return a, time.Since(start)
 	}
 	a, rebuild := open()

@@ -195,7 +195,7 @@ function Message({ m, onCite, onRate }) {
 
 // Thumb is a thumbs-up drawn inline (no icon font or emoji font needed);
 // .down turns it over.
-export function Thumb() {
+function Thumb() {
   return html`<svg viewBox="0 0 24 24" width="16" height="16" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round">
     <path d="M7 10v11H3V10h4zm0 0 4-8a3 3 0 0 1 3 3v4h5.5a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 18.1 21H7" />
   </svg>`;

@@ -66,7 +66,8 @@ var ErrInUse = errors.New("in use by another penny process")
 
 // Store is the bbolt-backed storage.Store.
 type Store struct {
-	db *bbolt.DB
+	db   *bbolt.DB
+	docs *docMemo // decoded documents, for the listings every question makes
 
 	ledgerMu     sync.RWMutex // guards ledgerClosed against sends on a closed queue
 	ledgerClosed bool
@@ -113,7 +114,7 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
 	}
-	s := &Store{db: db, ledgerQ: make(chan ledgerReq, maxLedgerBatch), ledgerDone: make(chan struct{})}
+	s := &Store{db: db, docs: newDocMemo(), ledgerQ: make(chan ledgerReq, maxLedgerBatch), ledgerDone: make(chan struct{})}
 	migrate := s.migrate
 	if opts.ReadOnly {
 		migrate = s.checkVersion
@@ -204,6 +205,11 @@ func get[T any](b *bbolt.Bucket, key string) (T, error) {
 	if raw == nil {
 		return v, storage.ErrNotFound
 	}
+	return decode[T](key, raw)
+}
+
+func decode[T any](key string, raw []byte) (T, error) {
+	var v T
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return v, fmt.Errorf("bolt: decode %s: %w", key, err)
 	}

@@ -99,3 +99,41 @@ func TestCompactKeepsTheData(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, v, 4096)
 }
+
+// Listings reuse decoded documents; a change by any path shows at once and
+// a caller's edits to what it got never reach the next caller.
+func TestDocumentListingsNeverStale(t *testing.T) {
+	ctx := context.Background()
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "penny.db"), bolt.Options{})
+	require.NoError(t, err)
+	defer s.Close()
+	for _, u := range []string{"u", "v"} {
+		require.NoError(t, s.CreateUser(ctx, storage.User{ID: u, Email: u + "@example.com", Role: storage.RoleMember}))
+	}
+	d := storage.Document{ID: storage.NewID(), OwnerID: "u", Title: "first", Status: storage.DocumentReady}
+	require.NoError(t, s.CreateDocuments(ctx, []storage.Document{d}, nil))
+	_, err = s.ShareDocument(ctx, "u", d.ID, []string{"v"}, false)
+	require.NoError(t, err)
+
+	_, err = s.ListDocuments(ctx, "u")
+	require.NoError(t, err)
+	got, err := s.ReadableDocuments(ctx, "v")
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	got[0].SharedWith[0] = "mallory"
+	got[0].Title = "edited by a caller"
+
+	again, err := s.ListDocuments(ctx, "u")
+	require.NoError(t, err)
+	require.Equal(t, "first", again[0].Title)
+	require.Equal(t, []string{"v"}, again[0].SharedWith)
+
+	// Written behind the store's back: the next listing decodes it anew.
+	require.NoError(t, s.DB().Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("documents"))
+		return b.Put([]byte(d.ID), bytes.Replace(b.Get([]byte(d.ID)), []byte(`"first"`), []byte(`"second"`), 1))
+	}))
+	again, err = s.ReadableDocuments(ctx, "v")
+	require.NoError(t, err)
+	require.Equal(t, "second", again[0].Title)
+}

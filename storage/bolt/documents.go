@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
+	"strings"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -98,32 +98,44 @@ func (s *Store) DocumentByID(ctx context.Context, userID, id string) (d storage.
 	return d, err
 }
 
-// ReadableDocuments returns the user's own and shared documents.
+// ReadableDocuments returns the user's own and shared documents, newest
+// first.
 func (s *Store) ReadableDocuments(ctx context.Context, userID string) ([]storage.Document, error) {
-	out := []storage.Document{}
-	seen := map[string]bool{}
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		docs := tx.Bucket(bDocuments)
-		add := func(id string) error {
-			if seen[id] {
-				return nil
+	return s.documentsOf(func(tx *bbolt.Tx, add func(string) error) error {
+		for _, k := range []struct {
+			b      []byte
+			parent string
+		}{{bDocsOwner, userID}, {bDocsShared, userID}, {bDocsShared, everyone}} {
+			if err := children(tx.Bucket(k.b), k.parent, add); err != nil {
+				return err
 			}
-			seen[id] = true
-			d, err := get[storage.Document](docs, id)
-			if err == nil {
-				out = append(out, d)
-			}
-			return err
 		}
-		if err := children(tx.Bucket(bDocsOwner), userID, add); err != nil {
-			return err
-		}
-		if err := children(tx.Bucket(bDocsShared), userID, add); err != nil {
-			return err
-		}
-		return children(tx.Bucket(bDocsShared), everyone, add)
+		return nil
 	})
-	sort.SliceStable(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+}
+
+// documentsOf returns the documents whose ids each calls add with (once or
+// more), newest first.
+func (s *Store) documentsOf(each func(tx *bbolt.Tx, add func(id string) error) error) ([]storage.Document, error) {
+	out := []storage.Document{}
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		var ids []string
+		if err := each(tx, func(id string) error {
+			ids = append(ids, id)
+			return nil
+		}); err != nil {
+			return err
+		}
+		slices.SortFunc(ids, func(a, b string) int { return strings.Compare(b, a) })
+		for _, id := range slices.Compact(ids) {
+			d, err := s.docs.get(tx, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
 	return out, err
 }
 
@@ -164,16 +176,9 @@ func (s *Store) ShareDocument(ctx context.Context, ownerID, id string, userIDs [
 
 // ListDocuments returns the owner's documents, newest first.
 func (s *Store) ListDocuments(ctx context.Context, ownerID string) ([]storage.Document, error) {
-	out := []storage.Document{}
-	err := s.db.View(func(tx *bbolt.Tx) error {
-		return children(tx.Bucket(bDocsOwner), ownerID, func(id string) error {
-			d, err := get[storage.Document](tx.Bucket(bDocuments), id)
-			out = append(out, d)
-			return err
-		})
+	return s.documentsOf(func(tx *bbolt.Tx, add func(string) error) error {
+		return children(tx.Bucket(bDocsOwner), ownerID, add)
 	})
-	sort.SliceStable(out, func(i, j int) bool { return out[i].ID > out[j].ID })
-	return out, err
 }
 
 // DeleteDocument removes the owner's document and its chunks.

@@ -29,30 +29,27 @@ func (s *Store) EnqueueDocuments(ctx context.Context, docs []storage.Document, j
 	})
 }
 
-// ClaimIngestJob leases the oldest due job.
+// ClaimIngestJob leases the oldest due job. Jobs are keyed by their
+// document's id, a ULID made when the job was, so key order is age order:
+// the first due job found is the oldest, and a long queue is not read
+// whole for every claim.
 func (s *Store) ClaimIngestJob(ctx context.Context, now, leaseUntil time.Time) (job storage.IngestJob, ok bool, err error) {
 	err = s.db.Update(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bIngestJobs)
-		var best *storage.IngestJob
-		err := b.ForEach(func(k, _ []byte) error {
-			j, err := get[storage.IngestJob](b, string(k))
+		c := b.Cursor()
+		for k, raw := c.First(); k != nil; k, raw = c.Next() {
+			j, err := decode[storage.IngestJob](string(k), raw)
 			if err != nil {
 				return err
 			}
 			if j.NextAt.After(now) || j.LeaseUntil.After(now) {
-				return nil
+				continue
 			}
-			if best == nil || j.CreatedAt.Before(best.CreatedAt) {
-				best = &j
-			}
-			return nil
-		})
-		if err != nil || best == nil {
-			return err
+			j.LeaseUntil = leaseUntil
+			job, ok = j, true
+			return put(b, j.DocumentID, j)
 		}
-		best.LeaseUntil = leaseUntil
-		job, ok = *best, true
-		return put(b, best.DocumentID, *best)
+		return nil
 	})
 	return job, ok, err
 }

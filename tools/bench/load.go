@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -169,7 +170,13 @@ type loadResult struct {
 }
 
 // attack runs users concurrent users for d and accounts for every result.
-func (r *loadRig) attack(users int, d time.Duration) loadResult {
+// Each user sends its next request as soon as the last one is answered, or,
+// when every > 0, every that often (the rate is users/every, open loop).
+func (r *loadRig) attack(users int, every, d time.Duration) loadResult {
+	rate := vegeta.Rate{Freq: 0}
+	if every > 0 {
+		rate = vegeta.Rate{Freq: users, Per: every}
+	}
 	start := time.Now()
 	atk := vegeta.NewAttacker(vegeta.Workers(uint64(users)), vegeta.MaxWorkers(uint64(users)), vegeta.Connections(users),
 		vegeta.KeepAlive(true), vegeta.Timeout(60*time.Second))
@@ -179,7 +186,7 @@ func (r *loadRig) attack(users int, d time.Duration) loadResult {
 		lat time.Duration
 	}
 	var synced []sync
-	for res := range atk.Attack(r.targeter(), vegeta.Rate{Freq: 0}, d, fmt.Sprint(users)) {
+	for res := range atk.Attack(r.targeter(), rate, d, fmt.Sprint(users)) {
 		out.requests++
 		if res.Error != "" || res.Code >= 400 {
 			out.errors++
@@ -223,27 +230,40 @@ func heapMiB() float64 {
 	return float64(m.HeapAlloc) / (1 << 20)
 }
 
+// userPeriod is how often a user who reads the answer before asking again
+// sends a request in the paced load levels.
+const userPeriod = 5 * time.Second
+
 // loadBench writes the load section: mixed traffic at each number of
-// users, a soak, and a provider killed mid-run.
+// users, paced and flat out, a soak, and a provider killed mid-run.
 func loadBench(b *strings.Builder, levels []int, d, soak time.Duration) {
 	fmt.Fprintln(b, "\n## Load: mixed traffic from many users")
-	fmt.Fprintf(b, "\nThe real App over HTTP on loopback, generated with vegeta: per 10 requests 5 gateway chat calls (`/v1/chat/completions`, no cache), 3 document questions (`/api/rag/query`), 1 chat message and 1 upload. Fake Cloudflare and OpenAI answer every model call after 0.2–1.5 s (embeddings 20 ms), so each user has a call in flight most of the time. *Added* is each synchronous request's latency minus the provider time booked on the ledger for that request id (what penny itself adds: routing, retrieval, storage, HTTP). %s per level; generator, penny and fakes share the machine.\n", d)
-	fmt.Fprintln(b, "\n| users | requests | req/s | errors | gateway p95 | question p95 | chat p95 | upload p95 | added p50 | added p95 | added p99 | heap after |")
-	fmt.Fprintln(b, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintf(b, "\nThe real App over HTTP on loopback, generated with vegeta: per 10 requests 5 gateway chat calls (`/v1/chat/completions`, no cache), 3 document questions (`/api/rag/query`), 1 chat message and 1 upload. Fake Cloudflare and OpenAI answer every model call after 0.2–1.5 s (embeddings 20 ms). *Added* is each synchronous request's latency minus the provider time booked on the ledger for that request id (what penny itself adds: routing, retrieval, storage, HTTP, and waiting for a CPU). %s per level; generator, penny and fakes share the machine and one process.\n", d)
 	rig := newLoadRig()
 	defer rig.close()
-	for _, users := range levels {
-		r := rig.attack(users, d)
-		fmt.Fprintf(b, "| %d | %d | %.0f | %d | %s | %s | %s | %s | %s | %s | %s | %.0f MiB |\n", users, r.requests, r.rps, r.errors,
-			ms(pct(r.byKind[kindGateway], 95)), ms(pct(r.byKind[kindRAG], 95)), ms(pct(r.byKind[kindChat], 95)), ms(pct(r.byKind[kindUpload], 95)),
-			ms(pct(r.added, 50)), ms(pct(r.added, 95)), ms(pct(r.added, 99)), heapMiB())
+	for _, mode := range []struct {
+		title string
+		every time.Duration
+	}{
+		{fmt.Sprintf("Users who send a request every %s (reading the answer in between; open loop at users/%s requests a second)", userPeriod, userPeriod), userPeriod},
+		{"Users who send the next request the moment an answer arrives (closed loop, no pause: the machine's ceiling)", 0},
+	} {
+		fmt.Fprintf(b, "\n%s:\n", mode.title)
+		fmt.Fprintln(b, "\n| users | requests | req/s | errors | gateway p95 | question p95 | chat p95 | upload p95 | added p50 | added p95 | added p99 | heap after |")
+		fmt.Fprintln(b, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+		for _, users := range levels {
+			r := rig.attack(users, mode.every, d)
+			fmt.Fprintf(b, "| %d | %d | %.0f | %d | %s | %s | %s | %s | %s | %s | %s | %.0f MiB |\n", users, r.requests, r.rps, r.errors,
+				ms(pct(r.byKind[kindGateway], 95)), ms(pct(r.byKind[kindRAG], 95)), ms(pct(r.byKind[kindChat], 95)), ms(pct(r.byKind[kindUpload], 95)),
+				ms(pct(r.added, 50)), ms(pct(r.added, 95)), ms(pct(r.added, 99)), heapMiB())
+		}
 	}
 
 	// Soak: 100 users for the soak duration, the heap sampled after a GC.
 	var samples []float64
 	var total loadResult
 	for elapsed := time.Duration(0); elapsed < soak; elapsed += 30 * time.Second {
-		r := rig.attack(100, 30*time.Second)
+		r := rig.attack(100, 0, 30*time.Second)
 		total.requests += r.requests
 		total.errors += r.errors
 		samples = append(samples, heapMiB())
@@ -256,7 +276,7 @@ func loadBench(b *strings.Builder, levels []int, d, soak time.Duration) {
 	// A provider killed mid-run: Cloudflare (first choice) goes away.
 	before := doomed(rig, "cloudflare")
 	done := make(chan loadResult)
-	go func() { done <- rig.attack(100, 20*time.Second) }()
+	go func() { done <- rig.attack(100, 0, 20*time.Second) }()
 	time.Sleep(5 * time.Second)
 	rig.cf.CloseClientConnections()
 	rig.cf.Listener.Close()
@@ -286,4 +306,17 @@ func joinFloats(v []float64) string {
 		parts[i] = fmt.Sprintf("%.0f", f)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// intList parses "100,500,1000".
+func intList(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			log.Fatalf("bench: %q is not a number of users", f)
+		}
+		out = append(out, n)
+	}
+	return out
 }

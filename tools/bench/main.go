@@ -35,12 +35,14 @@ func main() {
 	out := flag.String("out", "docs/benchmarks.md", "where to write the report")
 	calls := flag.Int("calls", 4000, "calls per measurement")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
+	blockprofile := flag.String("blockprofile", "", "write a profile of where goroutines waited (channels, locks, select) here")
 	hnswN := flag.Int("hnsw-n", 100000, "vectors in the HNSW benchmark")
 	scaleDocs := flag.Int("scale-docs", 1000, "documents (of 100 chunks) in the instance-at-scale benchmark")
 	dataset := flag.String("dataset", "../shared/datasets/scifact", "BEIR dataset for retrieval quality")
 	only := flag.String("only", "", "run only these sections, comma-separated (router, gateway, load, ingestion, hnsw, scale, quality), and print without writing -out")
 	loadFor := flag.Duration("load-for", 20*time.Second, "how long each load level runs")
 	soak := flag.Duration("soak", 10*time.Minute, "how long the load soak runs")
+	loadUsers := flag.String("load-users", "100,500,1000", "concurrent users of each load level, comma-separated")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -51,6 +53,10 @@ func main() {
 			log.Fatal(err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *blockprofile != "" {
+		runtime.SetBlockProfileRate(int(time.Millisecond))
+		defer writeProfile("block", *blockprofile)
 	}
 
 	var b strings.Builder
@@ -63,7 +69,7 @@ func main() {
 	}{
 		{"router", func() { routerOverhead(&b, *calls) }},
 		{"gateway", func() { gateway(&b) }},
-		{"load", func() { loadBench(&b, []int{100, 500, 1000}, *loadFor, *soak) }},
+		{"load", func() { loadBench(&b, intList(*loadUsers), *loadFor, *soak) }},
 		{"ingestion", func() { ingestion(&b, 40, 10) }},
 		{"hnsw", func() { hnswBench(&b, *hnswN) }},
 		{"scale", func() { scale(&b, *scaleDocs, 100) }},
@@ -173,6 +179,17 @@ func measure(fn func(context.Context) error, calls, conc int) result {
 	lat = lat[:per*conc]
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return result{p50: lat[len(lat)*50/100], p99: lat[len(lat)*99/100]}
+}
+
+func writeProfile(name, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		log.Fatal(err)
+	}
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d.Nanoseconds())/1000) }

@@ -28,55 +28,79 @@ type BreakerOptions struct {
 // skipped until the cooldown ends), half-open (exactly one call — the
 // probe — passes; its outcome closes or reopens the breaker). During an
 // outage this costs at most one doomed call per cooldown window.
+//
+// Every change of state starts a new generation, and a call's outcome
+// counts only in the generation that let it through: an answer that
+// arrives after the breaker opened (the call started before the outage)
+// does not close it again, and a late failure does not stretch a window.
 type breaker struct {
 	opts     BreakerOptions
 	mu       sync.Mutex
 	state    string
+	gen      uint64
 	failures int
 	until    time.Time
 	cooldown time.Duration
 	probing  bool
 }
 
+// pass is what allow hands a call it lets through; the call reports its
+// outcome with it.
+type pass struct{ gen uint64 }
+
 func newBreaker(o BreakerOptions) *breaker {
 	return &breaker{opts: o, state: StateClosed, cooldown: o.Cooldown}
 }
 
+// to moves to state, starting a generation. Callers hold mu.
+func (b *breaker) to(state string) {
+	b.state, b.probing = state, false
+	b.gen++
+}
+
 // allow reports whether a call may go; when it is the half-open probe,
-// the caller must report its outcome.
-func (b *breaker) allow(now time.Time) (bool, time.Time) {
+// the caller must report its outcome (success, failure or release).
+func (b *breaker) allow(now time.Time) (pass, bool, time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	switch b.state {
 	case StateClosed:
-		return true, time.Time{}
 	case StateOpen:
 		if now.Before(b.until) {
-			return false, b.until
+			return pass{}, false, b.until
 		}
-		b.state, b.probing = StateHalfOpen, true
-		return true, time.Time{}
+		b.to(StateHalfOpen)
+		b.probing = true
 	default: // half-open: one probe at a time
 		if b.probing {
-			return false, b.until
+			return pass{}, false, b.until
 		}
 		b.probing = true
-		return true, time.Time{}
 	}
+	return pass{b.gen}, true, time.Time{}
 }
 
-func (b *breaker) success() {
+func (b *breaker) success(p pass) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.state, b.failures, b.probing, b.cooldown = StateClosed, 0, false, b.opts.Cooldown
+	if p.gen != b.gen {
+		return
+	}
+	b.failures, b.cooldown = 0, b.opts.Cooldown
+	if b.state != StateClosed {
+		b.to(StateClosed)
+	}
 }
 
 // failure records a failed call; retryAfter (if longer) stretches the
 // open window. It returns the end of the window when this failure opened
 // the breaker (zero otherwise).
-func (b *breaker) failure(now time.Time, retryAfter time.Duration) time.Time {
+func (b *breaker) failure(now time.Time, retryAfter time.Duration, p pass) time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if p.gen != b.gen {
+		return time.Time{}
+	}
 	b.failures++
 	switch {
 	case b.state == StateHalfOpen:
@@ -84,7 +108,7 @@ func (b *breaker) failure(now time.Time, retryAfter time.Duration) time.Time {
 	case b.failures < b.opts.Failures && retryAfter == 0:
 		return time.Time{}
 	}
-	b.state, b.probing = StateOpen, false
+	b.to(StateOpen)
 	b.until = now.Add(max(b.cooldown, retryAfter))
 	return b.until
 }
@@ -97,16 +121,16 @@ func (b *breaker) holdOpen(until time.Time) {
 	if b.state == StateOpen && !until.After(b.until) {
 		return
 	}
-	b.state, b.probing = StateOpen, false
+	b.to(StateOpen)
 	b.until = until
 }
 
 // release gives up a half-open probe that was not made (the request went
 // elsewhere or was cancelled before the call).
-func (b *breaker) release() {
+func (b *breaker) release(p pass) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.state == StateHalfOpen {
+	if p.gen == b.gen && b.state == StateHalfOpen {
 		b.probing = false
 	}
 }

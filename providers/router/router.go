@@ -278,8 +278,8 @@ type EmbedResult struct {
 
 // failed records a failure on key's breaker and tells BreakerOpened when
 // it opened.
-func (r *Router) failed(key string, br *breaker, retryAfter time.Duration) {
-	if until := br.failure(r.cfg.Now(), retryAfter); !until.IsZero() && r.cfg.BreakerOpened != nil {
+func (r *Router) failed(key string, br *breaker, p pass, retryAfter time.Duration) {
+	if until := br.failure(r.cfg.Now(), retryAfter, p); !until.IsZero() && r.cfg.BreakerOpened != nil {
 		r.cfg.BreakerOpened(key, until)
 	}
 }
@@ -634,47 +634,33 @@ func (r *Router) chat(ctx context.Context, call Call, req providers.ChatRequest,
 			continue
 		}
 		br := r.breaker(c.key())
-		if ok, until := br.allow(now); !ok {
+		ticket, ok, until := br.allow(now)
+		if !ok {
 			reasons = append(reasons, fmt.Sprintf("skip %s: breaker open until %s", c.key(), until.UTC().Format(time.RFC3339)))
 			continue
 		}
 		m, _ := r.cfg.Catalog.Lookup(c.Provider, c.Model)
 		settle, err := r.reserve(ctx, call, m, providers.Usage{InputTokens: need - outTokens, OutputTokens: outTokens})
 		if err != nil {
-			br.release()
+			br.release(ticket)
 			reasons = append(reasons, fmt.Sprintf("skip %s: %v", c.key(), err))
 			budgetSkips++
 			continue
 		}
-		res, sent, err := r.attempt(ctx, call, c, p, req, reasons, onDelta)
+		res, baselineModel, sent, err := r.attempt(ctx, call, c, p, req, reasons, onDelta)
 		settle(res.CostMicros)
+		failover := r.observe(ctx, c.key(), c.Provider, br, ticket, err)
+		if bookErr := r.book(ctx, call, "chat", res, baselineModel, err); bookErr != nil {
+			return Result{}, bookErr
+		}
 		if err == nil {
-			br.success()
 			return res, nil
 		}
-		if errors.Is(err, errLedger) {
-			br.release()
-			return Result{}, err
-		}
 		lastErr = err
+		if !failover {
+			return Result{}, err
+		}
 		kind := providers.KindOf(err)
-		var pe *providers.Error
-		switch {
-		case ctx.Err() != nil || errors.Is(err, context.Canceled):
-			br.release() // the caller left: says nothing about the provider
-			return Result{}, err
-		case errors.As(err, &pe) && !pe.Failover():
-			br.release()
-			return Result{}, err
-		}
-		var retryAfter time.Duration
-		if pe != nil {
-			retryAfter = pe.RetryAfter
-		}
-		r.failed(c.key(), br, retryAfter)
-		if retryAfter > 0 && (kind == providers.KindRateLimited || kind == providers.KindQuota) {
-			r.hold(c.Provider, r.cfg.Now().Add(retryAfter))
-		}
 		reasons = append(reasons, fmt.Sprintf("%s failed (%s)", c.key(), kind))
 		if sent {
 			return Result{}, err
@@ -691,15 +677,40 @@ func (r *Router) chat(ctx context.Context, call Call, req providers.ChatRequest,
 	return Result{}, fmt.Errorf("router: every candidate failed: %w", lastErr)
 }
 
+// observe tells key's breaker how a call went, before the call is booked:
+// a ledger write can take a disk flush, and every caller in the meantime
+// must already see an outage. It reports whether err lets the caller try
+// the next candidate; an error that says nothing about the provider (the
+// caller left, a request no provider would take) leaves the breaker as it
+// was.
+func (r *Router) observe(ctx context.Context, key, provider string, br *breaker, p pass, err error) (failover bool) {
+	if err == nil {
+		br.success(p)
+		return false
+	}
+	var pe *providers.Error
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || (errors.As(err, &pe) && !pe.Failover()) {
+		br.release(p)
+		return false
+	}
+	var retryAfter time.Duration
+	if pe != nil {
+		retryAfter = pe.RetryAfter
+	}
+	r.failed(key, br, p, retryAfter)
+	if retryAfter > 0 && (pe.Kind == providers.KindRateLimited || pe.Kind == providers.KindQuota) {
+		r.hold(provider, r.cfg.Now().Add(retryAfter))
+	}
+	return true
+}
+
 var errLedger = errors.New("router: book ledger entry")
 
-// attempt makes one call to one candidate and books it.
-func (r *Router) attempt(ctx context.Context, call Call, c ChatCandidate, p plan, req providers.ChatRequest, reasons []string, onDelta func(string) error) (Result, bool, error) {
+// attempt makes one call to one candidate; the caller books it.
+func (r *Router) attempt(ctx context.Context, call Call, c ChatCandidate, p plan, req providers.ChatRequest, reasons []string, onDelta func(string) error) (res Result, baselineModel string, sent bool, err error) {
 	req.Model = c.Model
-	sent := false
 	start := r.cfg.Now()
 	var resp providers.ChatResponse
-	var err error
 	if s, ok := c.Client.(providers.Streamer); ok && onDelta != nil {
 		resp, err = s.ChatStream(ctx, req, func(d string) error {
 			if !sent && call.OnFirstToken != nil {
@@ -723,13 +734,12 @@ func (r *Router) attempt(ctx context.Context, call Call, c ChatCandidate, p plan
 		r.statsOf(c.key()).record(r.cfg.Now(), latency, err)
 	}
 	m, _ := r.cfg.Catalog.Lookup(c.Provider, c.Model)
-	res := Result{Text: resp.Text, ToolCalls: resp.ToolCalls, Usage: resp.Usage, Provider: c.Provider, Model: c.Model, Tier: p.tier, Arm: p.arm,
+	res = Result{Text: resp.Text, ToolCalls: resp.ToolCalls, Usage: resp.Usage, Provider: c.Provider, Model: c.Model, Tier: p.tier, Arm: p.arm,
 		LatencyMs: latency.Milliseconds(), Reasons: append([]string(nil), reasons...)}
 	if err != nil && resp.Usage == (providers.Usage{}) {
 		res.Usage = providers.Usage{}
 	}
 	res.CostMicros = r.cost(m, res.Usage)
-	var baselineModel string
 	res.BaselineMicros, baselineModel = r.cfg.Catalog.BaselineCost("chat", p.tier, res.Usage)
 	if p.arm == ArmShadow {
 		res.BaselineMicros, baselineModel = 0, "" // it replaced nothing
@@ -738,10 +748,7 @@ func (r *Router) attempt(ctx context.Context, call Call, c ChatCandidate, p plan
 		g := call.Judge(resp.Text)
 		res.Groundedness = &g
 	}
-	if bookErr := r.book(ctx, call, "chat", res, baselineModel, err); bookErr != nil {
-		return Result{}, sent, bookErr
-	}
-	return res, sent, err
+	return res, baselineModel, sent, err
 }
 
 // cost prices usage, applying Cloudflare's free daily neurons.
@@ -842,7 +849,8 @@ func (r *Router) embed(ctx context.Context, call Call, model string, texts []str
 			continue
 		}
 		br := r.breaker(key)
-		if ok, _ := br.allow(now); !ok {
+		ticket, ok, _ := br.allow(now)
+		if !ok {
 			reasons = append(reasons, "skip "+key+": breaker open")
 			continue
 		}
@@ -852,7 +860,7 @@ func (r *Router) embed(ctx context.Context, call Call, model string, texts []str
 		}
 		settle, err := r.reserve(ctx, call, m, providers.Usage{InputTokens: est})
 		if err != nil {
-			br.release()
+			br.release(ticket)
 			reasons = append(reasons, fmt.Sprintf("skip %s: %v", key, err))
 			if lastErr == nil {
 				lastErr = fmt.Errorf("%w: %v", ErrBudget, err)
@@ -875,31 +883,17 @@ func (r *Router) embed(ctx context.Context, call Call, model string, texts []str
 		settle(res.CostMicros)
 		var baselineModel string
 		res.BaselineMicros, baselineModel = r.cfg.Catalog.BaselineCost("embedding", "", resp.Usage)
+		failover := r.observe(ctx, key, h.Provider, br, ticket, err)
 		if bookErr := r.book(ctx, call, "embedding", res, baselineModel, err); bookErr != nil {
-			br.release()
 			return EmbedResult{}, bookErr
 		}
 		if err == nil {
-			br.success()
 			return EmbedResult{Vectors: resp.Vectors, Usage: resp.Usage, Provider: h.Provider, Model: model,
 				CostMicros: res.CostMicros, BaselineMicros: res.BaselineMicros}, nil
 		}
 		lastErr = err
-		if ctx.Err() != nil {
-			br.release()
+		if !failover {
 			return EmbedResult{}, err
-		}
-		var pe *providers.Error
-		if errors.As(err, &pe) {
-			r.failed(key, br, pe.RetryAfter)
-			if pe.RetryAfter > 0 && (pe.Kind == providers.KindRateLimited || pe.Kind == providers.KindQuota) {
-				r.hold(h.Provider, r.cfg.Now().Add(pe.RetryAfter))
-			}
-			if !pe.Failover() {
-				return EmbedResult{}, err
-			}
-		} else {
-			r.failed(key, br, 0)
 		}
 		reasons = append(reasons, fmt.Sprintf("%s failed (%s)", key, providers.KindOf(err)))
 	}

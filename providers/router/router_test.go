@@ -3,7 +3,9 @@ package router_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -204,4 +206,102 @@ func TestProvidersLeavesTheConfigAlone(t *testing.T) {
 	}
 	wg.Wait()
 	require.Zero(t, small[:2][1].Provider, "the spare slot of the small tier is untouched")
+}
+
+// gatedLedger holds the first failed call's entry until open is closed,
+// as a ledger waiting for a disk flush would.
+type gatedLedger struct {
+	memLedger
+	gated atomic.Bool
+	held  chan struct{}
+	open  chan struct{}
+}
+
+func (l *gatedLedger) AppendLedger(ctx context.Context, e storage.LedgerEntry) error {
+	if e.Outcome == storage.OutcomeError && l.gated.CompareAndSwap(false, true) {
+		close(l.held)
+		<-l.open
+	}
+	return l.memLedger.AppendLedger(ctx, e)
+}
+
+// A failure opens the breaker before it is booked: a caller arriving while
+// the ledger writes does not try the dead provider again.
+func TestBreakerHearsFailureBeforeTheLedger(t *testing.T) {
+	l := &gatedLedger{held: make(chan struct{}), open: make(chan struct{})}
+	down := &scripted{err: &providers.Error{Provider: "openai", Kind: providers.KindUnavailable, Err: errors.New("connection refused")}}
+	r, err := router.New(router.Config{
+		Catalog: catalog.Default(),
+		Tiers:   allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-4o", Client: down}, localCand}),
+		Ledger:  l,
+		Breaker: router.BreakerOptions{Failures: 1},
+	})
+	require.NoError(t, err)
+	first := make(chan error)
+	go func() {
+		_, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+		first <- err
+	}()
+	<-l.held // the first call failed and is being booked
+
+	res, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+	close(l.open)
+	require.NoError(t, <-first)
+	require.NoError(t, err)
+	require.Equal(t, local.Name, res.Provider)
+	require.Equal(t, 1, down.calls, "one doomed call, not two")
+	require.Contains(t, strings.Join(res.Reasons, "\n"), "skip openai/gpt-4o: breaker open")
+}
+
+// perCall answers each call with the next of its scripted functions.
+type perCall struct {
+	mu    sync.Mutex
+	calls []func() error
+	made  int
+}
+
+func (p *perCall) Chat(ctx context.Context, req providers.ChatRequest) (providers.ChatResponse, error) {
+	p.mu.Lock()
+	fn := p.calls[min(p.made, len(p.calls)-1)]
+	p.made++
+	p.mu.Unlock()
+	if err := fn(); err != nil {
+		return providers.ChatResponse{}, err
+	}
+	return providers.ChatResponse{Text: "ok", Usage: providers.Usage{InputTokens: 1, OutputTokens: 1}}, nil
+}
+
+// An answer that arrives after the breaker opened came from a call made
+// before the outage: it does not close the breaker again.
+func TestLateSuccessDoesNotCloseTheBreaker(t *testing.T) {
+	started, finish := make(chan struct{}), make(chan struct{})
+	refused := func() error {
+		return &providers.Error{Provider: "openai", Kind: providers.KindUnavailable, Err: errors.New("connection refused")}
+	}
+	slowOK := func() error {
+		close(started)
+		<-finish
+		return nil
+	}
+	flaky := &perCall{calls: []func() error{slowOK, refused, refused}}
+	r, err := router.New(router.Config{
+		Catalog: catalog.Default(),
+		Tiers:   allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-4o", Client: flaky}, localCand}),
+		Ledger:  &memLedger{},
+		Breaker: router.BreakerOptions{Failures: 1},
+	})
+	require.NoError(t, err)
+	chat := func() router.Result {
+		res, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+		require.NoError(t, err)
+		return res
+	}
+	slow := make(chan router.Result)
+	go func() { slow <- chat() }()
+	<-started
+	require.Equal(t, local.Name, chat().Provider, "refused, then the next candidate; the breaker opens")
+	close(finish)
+	require.Equal(t, "openai", (<-slow).Provider)
+	require.Equal(t, local.Name, chat().Provider)
+	require.Equal(t, 2, flaky.made, "the breaker stayed open: no third call")
 }

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -200,4 +201,28 @@ func TestHealthUIAndHeaders(t *testing.T) {
 	r = ta.Do("GET", css, "", nil)
 	require.Equal(t, http.StatusOK, r.Status)
 	require.Contains(t, r.Header.Get("Content-Type"), "text/css")
+}
+
+// X-Forwarded-For is believed only from PENNY_TRUSTED_PROXIES: a client
+// that makes up a new address for every guess still meets the sign-in
+// limit of its own address (echo before 4.16.4 believed it by default:
+// GO-2026-6872).
+func TestForwardedForCannotDodgeTheSignInLimit(t *testing.T) {
+	guess := func(ta *apptest.TestApp, i int) int {
+		return ta.Do("POST", "/api/auth/login", "", map[string]string{"email": fmt.Sprintf("u%d@example.com", i), "password": "wrong password"},
+			"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i), "X-Real-Ip", fmt.Sprintf("198.51.100.%d", i)).Status
+	}
+	direct := apptest.New(t, map[string]string{"PENNY_LOGIN_MAX_FAILURES": "2"})
+	limited := 0
+	for i := range 20 {
+		if guess(direct, i) == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	require.Positive(t, limited, "made-up addresses are ignored: one client, one limit")
+
+	proxied := apptest.New(t, map[string]string{"PENNY_LOGIN_MAX_FAILURES": "2", "PENNY_TRUSTED_PROXIES": "127.0.0.0/8,::1/128"})
+	for i := range 20 {
+		require.Equal(t, http.StatusUnauthorized, guess(proxied, i), "behind a trusted proxy each forwarded address is its own client")
+	}
 }

@@ -35,7 +35,8 @@ test-node:
 # and from then on run with the ordinary tests.
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./app/documents:FuzzChunker ./app/documents:FuzzHTMLText ./app/documents:FuzzCSVText \
-	./app/documents:FuzzJSONText ./app/documents:FuzzDOCXText ./app/httpapi:FuzzBindJSON ./providers/cloudflare:FuzzChatStream
+	./app/documents:FuzzJSONText ./app/documents:FuzzDOCXText ./app/documents:FuzzPDFText ./app/httpapi:FuzzBindJSON \
+	./providers/cloudflare:FuzzChatStream ./providers/openai:FuzzChatStream ./providers/anthropic:FuzzChatStream
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$name ($$pkg, $(FUZZTIME))"; \

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/penny-dev/penny/app/apperr"
+	"github.com/penny-dev/penny/app/documents/pdftest"
 )
 
 // Fuzz targets for every parser of untrusted uploads and for the chunker.
@@ -70,6 +73,25 @@ func FuzzDOCXText(f *testing.F) {
 		text, err := docxText(data, 1<<20)
 		if err == nil && len(text) > 1<<20 {
 			t.Fatalf("%d bytes of text from a document limited to 1 MiB unpacked", len(text))
+		}
+	})
+}
+
+func FuzzPDFText(f *testing.F) {
+	f.Add(pdftest.Make("Grey herons nest in heronries.", "They eat fish."))
+	f.Add(pdftest.Make(""))
+	f.Add([]byte("%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF"))
+	s := newExtractor()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ex, err := s.extract(t.Context(), "fuzz.pdf", data)
+		if err != nil {
+			if _, ok := apperr.As(err); !ok {
+				t.Fatalf("an error without a code for the user: %v", err)
+			}
+			return
+		}
+		if len(ex.PageStarts) > 50 {
+			t.Fatalf("%d pages from a reader limited to 50", len(ex.PageStarts))
 		}
 	})
 }

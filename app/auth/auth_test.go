@@ -2,6 +2,8 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"net/http"
 	"path/filepath"
@@ -149,13 +151,27 @@ func TestTokensRefused(t *testing.T) {
 	nbf.Header["kid"] = s.keys.Current
 	nbfTok, err := nbf.SignedString(s.keys.Keys[s.keys.Current])
 	require.NoError(t, err)
+	// HS/RS confusion: an RS256 token signed with the attacker's own key,
+	// once plainly and once carrying that key as a jwk header (servers
+	// that trust embedded keys accept it).
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	rs := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	rs.Header["kid"] = s.keys.Current
+	rsTok, err := rs.SignedString(rsaKey)
+	require.NoError(t, err)
+	rsJWK := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	rsJWK.Header["kid"] = s.keys.Current
+	rsJWK.Header["jwk"] = map[string]string{"kty": "RSA", "e": "AQAB", "n": base64.RawURLEncoding.EncodeToString(rsaKey.N.Bytes())}
+	rsJWKTok, err := rsJWK.SignedString(rsaKey)
+	require.NoError(t, err)
 	// Tamper: change the payload, keep the signature.
 	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
 	tampered := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), `"admin"`, `"member"`, 1))) + "." + parts[2]
 
 	for name, tok := range map[string]string{
 		"alg none": none, "wrong key": wrongKeyTok, "unknown kid": unknownKidTok, "other HMAC alg": hs512Tok,
-		"not yet valid": nbfTok, "tampered": tampered, "garbage": "abc.def.ghi", "empty": "",
+		"not yet valid": nbfTok, "RS256, attacker's key": rsTok, "RS256, key in a jwk header": rsJWKTok, "tampered": tampered, "garbage": "abc.def.ghi", "empty": "",
 	} {
 		_, err := s.AuthenticateToken(ctx, tok)
 		require.Equal(t, "unauthorized", code(t, err), name)

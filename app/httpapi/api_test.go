@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -639,4 +640,42 @@ func TestUnwritableDataDir(t *testing.T) {
 	require.NoError(t, os.Remove(files))
 	docs := upload(t, ta, ada.Token, apptest.File{Name: "herons.md", Content: herons})
 	require.Equal(t, storage.DocumentReady, docs[0].Status, "the same upload works once the disk is back")
+}
+
+// File names are the client's to choose: directories and dots are dropped,
+// the name is only a label, and nothing is written outside the data dir.
+func TestUploadNamesCannotEscape(t *testing.T) {
+	parent := t.TempDir()
+	dir := parent + "/data"
+	ta := apptest.Open(t, dir, nil)
+	ada := ta.Register("ada@example.com")
+	for name, want := range map[string]string{
+		"../../escape-1.md":          "escape-1.md",
+		`..\..\windows\escape-2.md`:  "escape-2.md",
+		"/etc/cron.d/escape-3.md":    "escape-3.md",
+		"....//....//escape-4.md":    "escape-4.md",
+		"..":                         "", // no name left
+		".hidden-escape-5.md":        "hidden-escape-5.md",
+		"sub/dir/../../escape-6.md":  "escape-6.md",
+		"escape-7.md\r\nX-Evil: yes": "", // no known extension
+	} {
+		r := ta.Upload(ada.Token, apptest.File{Name: name, Content: "Grey herons nest in heronries near the lake, says " + want + "."})
+		if want == "" {
+			require.Equal(t, http.StatusUnsupportedMediaType, r.Status, name)
+			continue
+		}
+		require.Equal(t, http.StatusCreated, r.Status, "%s: %s", name, r.Body)
+		var out struct{ Documents []storage.Document }
+		r.Decode(t, &out)
+		require.Equal(t, want, out.Documents[0].Filename, name)
+	}
+	ta.Stop()
+	var outside []string
+	require.NoError(t, filepath.WalkDir(parent, func(path string, d os.DirEntry, err error) error {
+		if err == nil && strings.Contains(d.Name(), "escape") {
+			outside = append(outside, path)
+		}
+		return err
+	}))
+	require.Empty(t, outside, "no file is named after an upload")
 }

@@ -27,6 +27,8 @@ func Run(t *testing.T, open func(t *testing.T) storage.Store) {
 		"APIKeys":          testAPIKeys,
 		"Chats":            testChats,
 		"Documents":        testDocuments,
+		"Sharing":          testSharing,
+		"IngestQueue":      testIngestQueue,
 		"Ledger":           testLedger,
 		"LedgerConcurrent": testLedgerConcurrent,
 		"Settings":         testSettings,
@@ -423,15 +425,15 @@ func testIngestQueue(t *testing.T, s storage.Store) {
 		{DocumentID: d1.ID, OwnerID: "u", NextAt: t0, CreatedAt: t0},
 		{DocumentID: d2.ID, OwnerID: "u", NextAt: t0, CreatedAt: t0.Add(time.Second)},
 	}))
-	j, ok, err := s.ClaimIngestJob(ctx, t0, t0.Add(time.Minute))
+	j, ok, err := s.ClaimIngestJob(ctx, t0, t0.Add(time.Hour))
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, d1.ID, j.DocumentID, "oldest first")
-	j2, ok, err := s.ClaimIngestJob(ctx, t0, t0.Add(time.Minute))
+	j2, ok, err := s.ClaimIngestJob(ctx, t0, t0.Add(time.Hour))
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, d2.ID, j2.DocumentID, "a leased job is not claimed twice")
-	_, ok, err = s.ClaimIngestJob(ctx, t0, t0.Add(time.Minute))
+	_, ok, err = s.ClaimIngestJob(ctx, t0, t0.Add(time.Hour))
 	require.NoError(t, err)
 	require.False(t, ok)
 
@@ -446,6 +448,7 @@ func testIngestQueue(t *testing.T, s storage.Store) {
 	_, ok, err = s.ClaimIngestJob(ctx, t0.Add(2*time.Minute), t0.Add(3*time.Minute))
 	require.NoError(t, err)
 	require.False(t, ok, "d1 waits for its retry time, d2 is still leased")
+	// A lease that ran out (its worker died) is claimed again, oldest first.
 	j, ok, err = s.ClaimIngestJob(ctx, t0.Add(2*time.Hour), t0.Add(3*time.Hour))
 	require.NoError(t, err)
 	require.True(t, ok)

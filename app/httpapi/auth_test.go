@@ -18,10 +18,9 @@ import (
 
 // browser is a client with a cookie jar, as a browser would be.
 type browser struct {
-	t    *testing.T
-	ta   *apptest.TestApp
-	c    *http.Client
-	csrf string
+	t  *testing.T
+	ta *apptest.TestApp
+	c  *http.Client
 }
 
 func newBrowser(t *testing.T, ta *apptest.TestApp) *browser {

@@ -40,6 +40,7 @@ func ingest(args []string, stdout, stderr io.Writer, getenv func(string) string)
 		return errors.New("set PENNY_API_KEY to an API key (create one with POST /api/keys)")
 	}
 	if fs.NArg() == 0 {
+		//lint:ignore ST1005 a usage line: PATH... means one or more paths
 		return errors.New("usage: penny ingest [--url URL] [--collection NAME] PATH...")
 	}
 	files, skipped, err := findFiles(fs.Args())

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/penny-dev/penny/migrations"
 	"github.com/penny-dev/penny/storage"
@@ -109,7 +110,7 @@ func Open(path string, opts Options) (*Store, error) {
 		ReadOnly:        opts.ReadOnly,
 	})
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("bolt: %s is %w", path, ErrInUse)
 		}
 		return nil, fmt.Errorf("bolt: open %s: %w", path, err)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/penny-dev/penny/storage/atomicfile"
 )
@@ -41,7 +42,7 @@ func Compact(path string) (before, after int64, err error) {
 	}
 	src, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockTimeout, ReadOnly: true})
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return 0, 0, fmt.Errorf("bolt: %s is %w", path, ErrInUse)
 		}
 		return 0, 0, fmt.Errorf("bolt: compact: open: %w", err)

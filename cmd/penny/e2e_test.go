@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -18,12 +19,24 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// buildPenny compiles the real binary once per test run.
+// buildPenny compiles the real binary for a test. With PENNY_TEST_COVERDIR
+// set (make cover), the binary counts coverage into that directory, so the
+// code these tests run in subprocesses counts too: bin is then a script
+// that sets GOCOVERDIR and execs the binary (same process, so signals
+// reach it).
 func buildPenny(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "penny")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	coverDir := os.Getenv("PENNY_TEST_COVERDIR")
+	if coverDir == "" {
+		out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+		require.NoError(t, err, string(out))
+		return bin
+	}
+	out, err := exec.Command("go", "build", "-cover", "-coverpkg=github.com/penny-dev/penny/...", "-o", bin+".cover", ".").CombinedOutput()
 	require.NoError(t, err, string(out))
+	script := fmt.Sprintf("#!/bin/sh\nGOCOVERDIR=%q exec %q \"$@\"\n", coverDir, bin+".cover")
+	require.NoError(t, os.WriteFile(bin, []byte(script), 0o755))
 	return bin
 }
 

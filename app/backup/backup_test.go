@@ -4,11 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -71,3 +75,101 @@ func TestRestoreRefusesHostileArchives(t *testing.T) {
 		require.ErrorIs(t, err, os.ErrNotExist, name)
 	}
 }
+
+// memStore is a store whose snapshot is fixed bytes (or an error).
+type memStore struct {
+	data string
+	err  error
+}
+
+func (m memStore) Snapshot(_ context.Context, w io.Writer) (int64, error) {
+	if m.err != nil {
+		return 0, m.err
+	}
+	n, err := io.WriteString(w, m.data)
+	return int64(n), err
+}
+
+func (m memStore) SchemaVersion(context.Context) (int, error) { return 7, nil }
+
+func dataDir(t *testing.T, store string, files map[string]string) backup.Paths {
+	t.Helper()
+	dir := t.TempDir()
+	p := backup.Paths{Store: filepath.Join(dir, "penny.db"), Files: filepath.Join(dir, "files"), Indexes: filepath.Join(dir, "index")}
+	require.NoError(t, os.MkdirAll(p.Files, 0o700))
+	require.NoError(t, os.MkdirAll(p.Indexes, 0o700))
+	require.NoError(t, os.WriteFile(p.Store, []byte(store), 0o600))
+	for name, body := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(p.Files, name), []byte(body), 0o600))
+	}
+	return p
+}
+
+// A backup restores to the same store and originals; what was there is
+// kept beside, and the indexes are left to be rebuilt.
+func TestBackupRoundTrip(t *testing.T) {
+	src := dataDir(t, "", map[string]string{"01DOC.md": "# Herons", "01PDF.pdf": "%PDF-1.4"})
+	var buf bytes.Buffer
+	m, err := backup.Write(t.Context(), memStore{data: "the store"}, src, t.TempDir(), "v-test", &buf)
+	require.NoError(t, err)
+	require.Equal(t, 7, m.SchemaVersion)
+	require.Len(t, m.Files, 2)
+
+	dst := dataDir(t, "older store", map[string]string{"old.md": "old"})
+	checked := ""
+	got, err := backup.Restore(t.Context(), bytes.NewReader(buf.Bytes()), dst, func(path string) error {
+		raw, err := os.ReadFile(path)
+		checked = string(raw)
+		return err
+	})
+	require.NoError(t, err)
+	require.Equal(t, m.Store, got.Store)
+	require.Equal(t, "the store", checked, "the store is checked before it is placed")
+	for path, want := range map[string]string{
+		dst.Store:                                            "the store",
+		filepath.Join(dst.Files, "01DOC.md"):                 "# Herons",
+		filepath.Join(dst.Files, "01PDF.pdf"):                "%PDF-1.4",
+		dst.Store + ".before-restore":                        "older store",
+		filepath.Join(dst.Files+".before-restore", "old.md"): "old",
+	} {
+		raw, err := os.ReadFile(path)
+		require.NoError(t, err, path)
+		require.Equal(t, want, string(raw), path)
+	}
+	_, err = os.Stat(dst.Indexes)
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// A backup that cannot be made or checked says so and changes nothing.
+func TestBackupFailuresChangeNothing(t *testing.T) {
+	src := dataDir(t, "", map[string]string{"01DOC.md": "# Herons"})
+	_, err := backup.Write(t.Context(), memStore{err: errors.New("store closed")}, src, t.TempDir(), "v", io.Discard)
+	require.ErrorContains(t, err, "store closed")
+	_, err = backup.Write(t.Context(), memStore{data: "s"}, src, t.TempDir(), "v", failingWriter{})
+	require.ErrorContains(t, err, "disk full")
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = backup.Write(ctx, memStore{data: "s"}, src, t.TempDir(), "v", io.Discard)
+	require.ErrorIs(t, err, context.Canceled)
+
+	var buf bytes.Buffer
+	_, err = backup.Write(t.Context(), memStore{data: "s"}, src, t.TempDir(), "v", &buf)
+	require.NoError(t, err)
+	dst := dataDir(t, "current", nil)
+	_, err = backup.Restore(t.Context(), bytes.NewReader(buf.Bytes()), dst, func(string) error { return errors.New("not a penny store") })
+	require.ErrorContains(t, err, "not a penny store")
+	raw, err := os.ReadFile(dst.Store)
+	require.NoError(t, err)
+	require.Equal(t, "current", string(raw))
+	_, err = backup.Restore(t.Context(), bytes.NewReader(buf.Bytes()[:buf.Len()/2]), dst, nil)
+	require.Error(t, err, "a truncated archive")
+	_, err = backup.Restore(t.Context(), strings.NewReader("not gzip"), dst, nil)
+	require.Error(t, err)
+	raw, err = os.ReadFile(dst.Store)
+	require.NoError(t, err)
+	require.Equal(t, "current", string(raw))
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }

@@ -75,6 +75,15 @@ type server struct {
 	n      int
 	script Script
 	bodies []string
+	forget bool // do not keep bodies (long load runs)
+}
+
+// ForgetBodies stops keeping request bodies, so a fake serving a long
+// load run does not grow without bound (Bodies then returns none).
+func (s *server) ForgetBodies() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forget, s.bodies = true, nil
 }
 
 // SetScript replaces the fault script (nil: behave).
@@ -102,7 +111,9 @@ func (s *server) next(r *http.Request, body []byte) *Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.n++
-	s.bodies = append(s.bodies, string(body))
+	if !s.forget {
+		s.bodies = append(s.bodies, string(body))
+	}
 	if s.script == nil {
 		return nil
 	}

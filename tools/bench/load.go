@@ -52,6 +52,8 @@ func newLoadRig() *loadRig {
 	oa := providertest.NewOpenAI("sk-load")
 	cf.SetScript(providerDelay)
 	oa.SetScript(providerDelay)
+	cf.ForgetBodies() // the fakes share penny's heap, which the soak watches
+	oa.ForgetBodies()
 	dir := benchDir("load")
 	cfg := benchConfig(dir)
 	cfg.GatewayRPM, cfg.CacheSize = 1_000_000_000, 0
@@ -241,6 +243,10 @@ func heapMiB() float64 {
 	return float64(m.HeapAlloc) / (1 << 20)
 }
 
+// soakHeapProfile, if set, is where the soak writes a heap profile when
+// it ends (-memprofile).
+var soakHeapProfile string
+
 // userPeriod is how often a user who reads the answer before asking again
 // sends a request in the paced load levels.
 const userPeriod = 5 * time.Second
@@ -281,6 +287,10 @@ func loadBench(b *strings.Builder, levels []int, d, soak time.Duration) {
 		total.errors += r.errors
 		total.added = append(total.added, r.added...)
 		samples = append(samples, heapMiB())
+	}
+	if soakHeapProfile != "" {
+		runtime.GC()
+		writeProfile("heap", soakHeapProfile)
 	}
 	if len(samples) > 0 {
 		fmt.Fprintf(b, "\nSoak: %d paced users for %s, the same mix without uploads (an upload's vectors stay in the in-memory index by design): %d requests, %d errors, added p95 %s; heap after GC every 30 s: %s MiB (first %.0f, last %.0f, max %.0f). The store grows with every message and ledger entry; the heap should not.\n",

@@ -36,6 +36,7 @@ func main() {
 	calls := flag.Int("calls", 4000, "calls per measurement")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	blockprofile := flag.String("blockprofile", "", "write a profile of where goroutines waited (channels, locks, select) here")
+	flag.StringVar(&soakHeapProfile, "memprofile", "", "write a heap profile (after a GC) here at the end of the load soak, while its App still runs")
 	hnswN := flag.Int("hnsw-n", 100000, "vectors in the HNSW benchmark")
 	scaleDocs := flag.Int("scale-docs", 1000, "documents (of 100 chunks) in the instance-at-scale benchmark")
 	dataset := flag.String("dataset", "../shared/datasets/scifact", "BEIR dataset for retrieval quality")

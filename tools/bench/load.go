@@ -61,7 +61,10 @@ func newLoadRig() *loadRig {
 	cfg.Providers.OpenAIKey, cfg.Providers.OpenAIBaseURL = "sk-load", oa.BaseURL()
 	ctx := context.Background()
 	a := startApp(cfg)
-	r := &loadRig{a: a, srv: httptest.NewServer(httpapi.New(a)), cf: cf.Server, oa: oa.Server, cfFake: cf, dir: dir}
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = httpapi.Server(httpapi.New(a)) // penny's own timeouts, as penny serve runs it
+	srv.Start()
+	r := &loadRig{a: a, srv: srv, cf: cf.Server, oa: oa.Server, cfFake: cf, dir: dir}
 	sess, err := a.Auth.Register(ctx, "load@example.com", "correct horse battery", "")
 	if err != nil {
 		log.Fatal(err)
@@ -191,8 +194,12 @@ func (r *loadRig) attackWith(tr vegeta.Targeter, users int, every, d time.Durati
 		rate = vegeta.Rate{Freq: users, Per: every}
 	}
 	start := time.Now()
-	atk := vegeta.NewAttacker(vegeta.Workers(uint64(users)), vegeta.MaxWorkers(uint64(users)), vegeta.Connections(users),
-		vegeta.KeepAlive(true), vegeta.Timeout(60*time.Second))
+	// Our own transport, closed after the attack: every attack's idle
+	// connections would otherwise stay open for the rest of the run.
+	transport := &http.Transport{MaxIdleConns: users}
+	defer transport.CloseIdleConnections()
+	atk := vegeta.NewAttacker(vegeta.Client(&http.Client{Transport: transport}), vegeta.Workers(uint64(users)), vegeta.MaxWorkers(uint64(users)),
+		vegeta.Connections(users), vegeta.KeepAlive(true), vegeta.Timeout(60*time.Second))
 	out := loadResult{byKind: map[string][]time.Duration{}}
 	type sync struct {
 		rid string

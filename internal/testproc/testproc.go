@@ -6,6 +6,7 @@ package testproc
 import (
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -13,6 +14,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 )
+
+// Setting returns the environment variable that names a test engine (its
+// program, or a server's URL), or skips t saying what to set it to.
+func Setting(t testing.TB, variable, what string) string {
+	t.Helper()
+	v := os.Getenv(variable)
+	if v == "" {
+		t.Skipf("set %s to %s: make test-scaleout starts the engines (.ci/run does too)", variable, what)
+	}
+	return v
+}
 
 // FreePort returns a loopback port nothing listens on (now).
 func FreePort(t testing.TB) int {

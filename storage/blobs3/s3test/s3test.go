@@ -6,7 +6,6 @@ package s3test
 
 import (
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -16,10 +15,7 @@ import (
 // Start runs s3rver for t and returns its endpoint URL.
 func Start(t testing.TB) string {
 	t.Helper()
-	bin := os.Getenv("PENNY_TEST_S3RVER")
-	if bin == "" {
-		t.Skip("set PENNY_TEST_S3RVER to tests/s3rver/node_modules/.bin/s3rver to run against S3: make test-scaleout starts the engines (.ci/run does too)")
-	}
+	bin := testproc.Setting(t, "PENNY_TEST_S3RVER", "tests/s3rver/node_modules/.bin/s3rver to run against S3")
 	port := testproc.FreePort(t)
 	testproc.Start(t, 20*time.Second, testproc.Listening(port), bin, "-d", t.TempDir(), "-a", "127.0.0.1", "-p", fmt.Sprint(port), "--silent")
 	return fmt.Sprintf("http://127.0.0.1:%d", port)

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os"
 	"testing"
 	"time"
 
@@ -23,17 +22,12 @@ import (
 	"github.com/penny-dev/penny/internal/testproc"
 )
 
-const skipHint = "make test-scaleout starts the engines (.ci/run does too)"
-
 // PGlite starts a PGlite server for t and returns its URL. PGlite serves
 // one session to every connection: the URL asks pgx for the simple
 // protocol, since named prepared statements would collide.
 func PGlite(t testing.TB) string {
 	t.Helper()
-	bin := os.Getenv("PENNY_TEST_PGLITE")
-	if bin == "" {
-		t.Skip("set PENNY_TEST_PGLITE to tests/pglite/node_modules/.bin/pglite-server to run against PostgreSQL 17 + pgvector: " + skipHint)
-	}
+	bin := testproc.Setting(t, "PENNY_TEST_PGLITE", "tests/pglite/node_modules/.bin/pglite-server to run against PostgreSQL 17 + pgvector")
 	port := testproc.FreePort(t)
 	dsn := fmt.Sprintf("postgres://postgres:postgres@127.0.0.1:%d/postgres?sslmode=disable&default_query_exec_mode=simple_protocol", port)
 	testproc.Start(t, 60*time.Second, func() error {
@@ -50,10 +44,7 @@ func PGlite(t testing.TB) string {
 // (dropped afterwards) and returns its URL.
 func Postgres15(t testing.TB) string {
 	t.Helper()
-	base := os.Getenv("PENNY_TEST_POSTGRES15_URL")
-	if base == "" {
-		t.Skip("set PENNY_TEST_POSTGRES15_URL to a postgresql-15 server to run against it: " + skipHint)
-	}
+	base := testproc.Setting(t, "PENNY_TEST_POSTGRES15_URL", "a postgresql-15 server to run against it")
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, base)
 	require.NoError(t, err, "PENNY_TEST_POSTGRES15_URL is set but the server does not answer")

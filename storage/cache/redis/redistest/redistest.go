@@ -7,7 +7,6 @@ package redistest
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -19,10 +18,7 @@ import (
 // Start runs redis-server for t and returns its URL.
 func Start(t testing.TB) string {
 	t.Helper()
-	bin := os.Getenv("PENNY_TEST_REDIS")
-	if bin == "" {
-		t.Skip("set PENNY_TEST_REDIS to redis-server's path to run against Redis: make test-scaleout starts the engines (.ci/run does too)")
-	}
+	bin := testproc.Setting(t, "PENNY_TEST_REDIS", "redis-server's path to run against Redis")
 	port := testproc.FreePort(t)
 	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
 	rdb := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})

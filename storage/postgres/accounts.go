@@ -117,12 +117,7 @@ func (s *Store) UseRefreshToken(ctx context.Context, hash string, now time.Time)
 		}
 		used := t
 		used.UsedAt = &now
-		data, err := encode(used)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE refresh_tokens SET data = $2 WHERE hash = $1`, hash, data)
-		return mapErr(err, "refresh token")
+		return rewrite(ctx, tx, "refresh token", `UPDATE refresh_tokens SET data = $2 WHERE hash = $1`, hash, used)
 	})
 	return t, err
 }

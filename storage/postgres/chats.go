@@ -72,12 +72,7 @@ func (s *Store) SetFeedback(ctx context.Context, userID, messageID string, f sto
 			return err
 		}
 		m.Feedback = &f
-		data, err := encode(m)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE messages SET data = $2 WHERE id = $1`, messageID, data)
-		return mapErr(err, "message")
+		return rewrite(ctx, tx, "message", `UPDATE messages SET data = $2 WHERE id = $1`, messageID, m)
 	})
 	return m, err
 }

@@ -107,12 +107,7 @@ func (s *Store) ShareDocument(ctx context.Context, ownerID, id string, userIDs [
 				return mapErr(err, "reader")
 			}
 		}
-		data, err := encode(d)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE documents SET data = $2 WHERE id = $1`, id, data)
-		return mapErr(err, "document")
+		return rewrite(ctx, tx, "document", `UPDATE documents SET data = $2 WHERE id = $1`, id, d)
 	})
 	return d, err
 }
@@ -277,12 +272,7 @@ func updateDocument(ctx context.Context, tx pgx.Tx, id string, fn func(*storage.
 		return err
 	}
 	fn(&d)
-	data, err := encode(d)
-	if err != nil {
-		return err
-	}
-	_, err = tx.Exec(ctx, `UPDATE documents SET data = $2 WHERE id = $1`, id, data)
-	return mapErr(err, "document")
+	return rewrite(ctx, tx, "document", `UPDATE documents SET data = $2 WHERE id = $1`, id, d)
 }
 
 // SetDocumentStatus records status, progress and error.

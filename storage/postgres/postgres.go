@@ -226,6 +226,17 @@ func encode(v any) (string, error) {
 	return string(raw), err
 }
 
+// rewrite stores v as the JSON data of the row that sql updates (sql takes
+// the row's key as $1 and the data as $2).
+func rewrite(ctx context.Context, tx pgx.Tx, what, sql, key string, v any) error {
+	data, err := encode(v)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, sql, key, data)
+	return mapErr(err, what)
+}
+
 // one reads a single JSON record.
 func one[T any](ctx context.Context, q querier, what, sql string, args ...any) (T, error) {
 	var v T

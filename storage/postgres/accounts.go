@@ -69,12 +69,7 @@ func (s *Store) CountUsers(ctx context.Context) (n int, err error) {
 
 // CreateInvite stores an invite.
 func (s *Store) CreateInvite(ctx context.Context, inv storage.Invite) error {
-	data, err := encode(inv)
-	if err != nil {
-		return err
-	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO invites (code_hash, data) VALUES ($1, $2)`, inv.CodeHash, data)
-	return mapErr(err, "invite")
+	return writeRecord(ctx, s.pool, "invite", `INSERT INTO invites (code_hash, data) VALUES ($1, $2)`, inv, inv.CodeHash)
 }
 
 // RedeemInvite creates u and consumes the invite in one transaction.
@@ -97,12 +92,7 @@ func (s *Store) RedeemInvite(ctx context.Context, codeHash string, now time.Time
 
 // CreateRefreshToken stores t.
 func (s *Store) CreateRefreshToken(ctx context.Context, t storage.RefreshToken) error {
-	data, err := encode(t)
-	if err != nil {
-		return err
-	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO refresh_tokens (hash, family_id, data) VALUES ($1, $2, $3)`, t.Hash, t.FamilyID, data)
-	return mapErr(err, "refresh token")
+	return writeRecord(ctx, s.pool, "refresh token", `INSERT INTO refresh_tokens (hash, family_id, data) VALUES ($1, $2, $3)`, t, t.Hash, t.FamilyID)
 }
 
 // UseRefreshToken marks the token used and returns it as it was; a used or
@@ -117,7 +107,7 @@ func (s *Store) UseRefreshToken(ctx context.Context, hash string, now time.Time)
 		}
 		used := t
 		used.UsedAt = &now
-		return rewrite(ctx, tx, "refresh token", `UPDATE refresh_tokens SET data = $2 WHERE hash = $1`, hash, used)
+		return writeRecord(ctx, tx, "refresh token", `UPDATE refresh_tokens SET data = $2 WHERE hash = $1`, used, hash)
 	})
 	return t, err
 }
@@ -135,12 +125,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 
 // CreateAPIKey stores k.
 func (s *Store) CreateAPIKey(ctx context.Context, k storage.APIKey) error {
-	data, err := encode(k)
-	if err != nil {
-		return err
-	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO api_keys (hash, id, user_id, data) VALUES ($1, $2, $3, $4)`, k.Hash, k.ID, k.UserID, data)
-	return mapErr(err, "api key")
+	return writeRecord(ctx, s.pool, "api key", `INSERT INTO api_keys (hash, id, user_id, data) VALUES ($1, $2, $3, $4)`, k, k.Hash, k.ID, k.UserID)
 }
 
 // APIKeyByHash finds a key by the hash of its secret.

@@ -11,12 +11,7 @@ import (
 
 // CreateChat stores c.
 func (s *Store) CreateChat(ctx context.Context, c storage.Chat) error {
-	data, err := encode(c)
-	if err != nil {
-		return err
-	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO chats (id, user_id, updated_at, data) VALUES ($1, $2, $3, $4)`, c.ID, c.UserID, c.UpdatedAt, data)
-	return mapErr(err, "chat")
+	return writeRecord(ctx, s.pool, "chat", `INSERT INTO chats (id, user_id, updated_at, data) VALUES ($1, $2, $3, $4)`, c, c.ID, c.UserID, c.UpdatedAt)
 }
 
 // ChatByID returns the user's chat.
@@ -72,7 +67,7 @@ func (s *Store) SetFeedback(ctx context.Context, userID, messageID string, f sto
 			return err
 		}
 		m.Feedback = &f
-		return rewrite(ctx, tx, "message", `UPDATE messages SET data = $2 WHERE id = $1`, messageID, m)
+		return writeRecord(ctx, tx, "message", `UPDATE messages SET data = $2 WHERE id = $1`, m, messageID)
 	})
 	return m, err
 }
@@ -85,12 +80,7 @@ func (s *Store) EachMessage(ctx context.Context, from, to time.Time, fn func(sto
 
 // AppendLedger stores e; the same id twice is ErrConflict.
 func (s *Store) AppendLedger(ctx context.Context, e storage.LedgerEntry) error {
-	data, err := encode(e)
-	if err != nil {
-		return err
-	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO ledger (id, time, user_id, data) VALUES ($1, $2, $3, $4)`, e.ID, e.Time, e.UserID, data)
-	return mapErr(err, "ledger entry")
+	return writeRecord(ctx, s.pool, "ledger entry", `INSERT INTO ledger (id, time, user_id, data) VALUES ($1, $2, $3, $4)`, e, e.ID, e.Time, e.UserID)
 }
 
 // EachLedger calls fn for every matching entry in time order.

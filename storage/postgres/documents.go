@@ -107,7 +107,7 @@ func (s *Store) ShareDocument(ctx context.Context, ownerID, id string, userIDs [
 				return mapErr(err, "reader")
 			}
 		}
-		return rewrite(ctx, tx, "document", `UPDATE documents SET data = $2 WHERE id = $1`, id, d)
+		return writeRecord(ctx, tx, "document", `UPDATE documents SET data = $2 WHERE id = $1`, d, id)
 	})
 	return d, err
 }
@@ -272,7 +272,7 @@ func updateDocument(ctx context.Context, tx pgx.Tx, id string, fn func(*storage.
 		return err
 	}
 	fn(&d)
-	return rewrite(ctx, tx, "document", `UPDATE documents SET data = $2 WHERE id = $1`, id, d)
+	return writeRecord(ctx, tx, "document", `UPDATE documents SET data = $2 WHERE id = $1`, d, id)
 }
 
 // SetDocumentStatus records status, progress and error.

@@ -226,14 +226,14 @@ func encode(v any) (string, error) {
 	return string(raw), err
 }
 
-// rewrite stores v as the JSON data of the row that sql updates (sql takes
-// the row's key as $1 and the data as $2).
-func rewrite(ctx context.Context, tx pgx.Tx, what, sql, key string, v any) error {
+// writeRecord runs sql (an INSERT or UPDATE of one record) with args and,
+// as the last parameter, v encoded as the record's JSON data.
+func writeRecord(ctx context.Context, q querier, what, sql string, v any, args ...any) error {
 	data, err := encode(v)
 	if err != nil {
 		return err
 	}
-	_, err = tx.Exec(ctx, sql, key, data)
+	_, err = q.Exec(ctx, sql, append(args, data)...)
 	return mapErr(err, what)
 }
 

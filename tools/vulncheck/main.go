@@ -38,31 +38,38 @@ func main() {
 	if len(pkgs) == 0 {
 		pkgs = []string{"./..."}
 	}
-	allowed, err := readAllowed(*allowFile)
-	if err != nil {
+	if err := run(*version, *allowFile, pkgs); err != nil {
 		log.Fatal(err)
 	}
-	db, err := buildDB(*version)
+}
+
+// run checks pkgs; the temporary database is removed whatever the outcome.
+func run(version, allowFile string, pkgs []string) error {
+	allowed, err := readAllowed(allowFile)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	defer os.RemoveAll(db)
+	db, err := buildDB(version)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(filepath.Dir(db)) // the temporary directory buildDB made
 
 	cmd := exec.Command("go", append([]string{"run", govulncheck, "-db", "file://" + db, "-format", "json"}, pkgs...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	if err := cmd.Start(); err != nil {
-		log.Fatal(err)
+		return err
 	}
 	found, err := reachable(out)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	if err := cmd.Wait(); err != nil {
-		log.Fatalf("govulncheck: %v", err)
+		return fmt.Errorf("govulncheck: %w", err)
 	}
 	var failing []string
 	for _, id := range slices.Sorted(maps.Keys(found)) {
@@ -75,13 +82,14 @@ func main() {
 	}
 	for id := range allowed {
 		if _, ok := found[id]; !ok {
-			fmt.Printf("note: %s is allowed but no longer found; remove it from %s\n", id, *allowFile)
+			fmt.Printf("note: %s is allowed but no longer found; remove it from %s\n", id, allowFile)
 		}
 	}
 	if len(failing) > 0 {
-		log.Fatalf("%d known vulnerabilities reachable from penny's code: %s (see https://pkg.go.dev/vuln/<id>)", len(failing), strings.Join(failing, ", "))
+		return fmt.Errorf("%d known vulnerabilities reachable from penny's code: %s (see https://pkg.go.dev/vuln/<id>)", len(failing), strings.Join(failing, ", "))
 	}
-	fmt.Printf("vulncheck: no known vulnerability reachable beyond the %d allowed (database: golang.org/x/vulndb@%s)\n", len(allowed), *version)
+	fmt.Printf("vulncheck: no known vulnerability reachable beyond the %d allowed (database: golang.org/x/vulndb@%s)\n", len(allowed), version)
+	return nil
 }
 
 // buildDB downloads the vulndb module and indexes its OSV records into a

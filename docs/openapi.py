@@ -204,9 +204,16 @@ paths = {
     "/v1/models/{id}": {"get": op("One model", {**ok(ref("Model")), **errs(401, 404, 429)}, "gateway", params=[P("id")], security=[{"bearer": []}])},
 }
 
+# Every request that writes may meet a full disk: nothing is saved.
+DISK_FULL = {"description": "disk_full: penny's disk (or its database's) is full; nothing was saved", "content": ERR["content"]}
+for methods in paths.values():
+    for method, o in methods.items():
+        if method != "get":
+            o["responses"].setdefault("507", DISK_FULL)
+
 doc = {
     "openapi": "3.1.0",
-    "info": {"title": "penny", "version": "1", "description": "Self-hosted AI chat, document Q&A and gateway. Errors are {\"error\":{\"code\",\"message\"}}. Money is integer micro-dollars."},
+    "info": {"title": "penny", "version": "1", "description": "Self-hosted AI chat, document Q&A and gateway. Errors are {\"error\":{\"code\",\"message\"}}; any request may answer 500 internal_error, and any that writes 507 disk_full. Money is integer micro-dollars."},
     "components": {"schemas": schemas, "securitySchemes": {
         "bearer": {"type": "http", "scheme": "bearer", "description": "A JWT access token or a pk- API key"},
         "metricsToken": {"type": "http", "scheme": "bearer", "description": "PENNY_METRICS_TOKEN"},

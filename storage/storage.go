@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"syscall"
 	"time"
 )
 
@@ -19,7 +20,16 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict means a uniqueness rule or a compare-and-set failed.
 	ErrConflict = errors.New("conflict")
+	// ErrDiskFull means the store's disk has no room left (PostgreSQL's
+	// disk_full); local files fail with syscall.ENOSPC. See DiskFull.
+	ErrDiskFull = errors.New("the disk is full")
 )
+
+// DiskFull reports whether err means a disk has no room left: the
+// database server's, or the data dir's (no space, or over quota).
+func DiskFull(err error) bool {
+	return errors.Is(err, ErrDiskFull) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
+}
 
 // Store is every repository together, the contract a backend fulfils.
 // Capability packages declare the smaller interfaces they actually use.

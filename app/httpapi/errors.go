@@ -57,6 +57,8 @@ func classify(err error) (int, string, string) {
 		return he.Code, code, msg
 	case errors.Is(err, storage.ErrNotFound):
 		return http.StatusNotFound, "not_found", "not found"
+	case storage.DiskFull(err):
+		return http.StatusInsufficientStorage, "disk_full", "penny's disk is full, so this was not saved; ask the operator to free space (penny doctor shows how much is left)"
 	}
 	return http.StatusInternalServerError, "internal_error", "something went wrong on our side"
 }

@@ -342,7 +342,7 @@ func routeError(err error) error {
 	case errors.Is(err, router.ErrNoCandidate):
 		return apperr.New(http.StatusServiceUnavailable, "no_model", "No configured model can serve this request right now.").Wrap(err)
 	}
-	if _, ok := apperr.As(err); ok {
+	if _, ok := apperr.As(err); ok || storage.DiskFull(err) {
 		return err
 	}
 	var pe *providers.Error

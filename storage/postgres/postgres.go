@@ -214,6 +214,8 @@ func mapErr(err error, what string) error {
 			return fmt.Errorf("postgres: %s: %w", what, storage.ErrConflict)
 		case "23503": // foreign_key_violation
 			return fmt.Errorf("postgres: %s: %w", what, storage.ErrNotFound)
+		case "53100": // disk_full
+			return fmt.Errorf("postgres: %s: %w: %w", what, storage.ErrDiskFull, err)
 		}
 	}
 	return fmt.Errorf("postgres: %s: %w", what, err)

@@ -26,6 +26,10 @@ const (
 	poll = time.Second
 )
 
+// diskFullWait is the wait before a job that met a full disk runs again;
+// such attempts do not count against maxAttempts. A variable for tests.
+var diskFullWait = 5 * time.Second
+
 // originalName is the blob of a document's uploaded file; its extracted
 // text is the blob named by the bare id.
 func originalName(id string) string { return id + ".orig" }
@@ -74,19 +78,31 @@ func (s *Service) work(ctx context.Context) {
 			}
 			continue
 		}
-		s.process(ctx, job)
+		// A job whose retry the store could not record (its disk is
+		// full) stays with this worker, which runs it again while its
+		// lease lasts; otherwise the lease would hide it for leaseFor.
+		leaseEnd := now.Add(leaseFor - time.Minute)
+		for again := s.process(ctx, &job); again > 0 && s.opts.Now().Add(again).Before(leaseEnd); again = s.process(ctx, &job) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(again):
+			}
+		}
 		s.wake() // there may be more
 	}
 }
 
-// process runs one job: parse, chunk, embed, commit, index.
-func (s *Service) process(ctx context.Context, job storage.IngestJob) {
+// process runs one job: parse, chunk, embed, commit, index. It returns
+// when to run the job again if the store could not schedule the retry
+// (0: done, failed or scheduled in the store).
+func (s *Service) process(ctx context.Context, job *storage.IngestJob) time.Duration {
 	log := s.opts.Logger.With(slog.String("document", job.DocumentID))
 	doc, err := s.store.DocumentByID(ctx, job.OwnerID, job.DocumentID)
 	if err != nil {
 		log.Warn("ingest job without its document", slog.Any("error", err))
 		_ = s.store.FailIngest(ctx, job.DocumentID, "the document is gone")
-		return
+		return 0
 	}
 	fail := func(reason string) {
 		log.Warn("ingest failed", slog.String("reason", reason))
@@ -97,21 +113,19 @@ func (s *Service) process(ctx context.Context, job storage.IngestJob) {
 	data, err := s.opts.Blobs.GetBlob(ctx, originalName(doc.ID))
 	if errors.Is(err, storage.ErrNotFound) {
 		fail("the uploaded file is missing from the blob store")
-		return
+		return 0
 	}
 	if err != nil {
-		s.retry(ctx, job, err)
-		return
+		return s.retry(ctx, job, err)
 	}
 	_ = s.store.SetDocumentStatus(ctx, doc.ID, storage.DocumentParsing, storage.Progress{}, "")
 	p, err := s.parse(ctx, File{Name: doc.Filename, Data: data}, doc.CreatedAt)
 	if err != nil {
 		if e, ok := apperr.As(err); ok {
 			fail(e.Message)
-			return
+			return 0
 		}
-		s.retry(ctx, job, err)
-		return
+		return s.retry(ctx, job, err)
 	}
 	chunks := make([]storage.Chunk, len(p.spans))
 	for i, sp := range p.spans {
@@ -133,49 +147,56 @@ func (s *Service) process(ctx context.Context, job storage.IngestJob) {
 		}
 		res, err := s.embed.Embed(ctx, call, s.opts.EmbedModel, texts)
 		if err != nil {
-			s.retry(ctx, job, fmt.Errorf("embedding with %s: %w", s.opts.EmbedModel, err))
-			return
+			return s.retry(ctx, job, fmt.Errorf("embedding with %s: %w", s.opts.EmbedModel, err))
 		}
 		for i := range batch {
 			batch[i].Vector = res.Vectors[i]
 		}
 	}
 	if err := s.opts.Blobs.PutBlob(ctx, doc.ID, []byte(p.ex.Text)); err != nil {
-		s.retry(ctx, job, err)
-		return
+		return s.retry(ctx, job, err)
 	}
 	if err := s.store.CompleteIngest(context.WithoutCancel(ctx), doc.ID, len(p.ex.PageStarts), chunks); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			return // deleted meanwhile
+			return 0 // deleted meanwhile
 		}
-		s.retry(ctx, job, err)
-		return
+		return s.retry(ctx, job, err)
 	}
 	if err := s.index.Add(ctx, chunks); err != nil {
 		// The store has them: the indexes are rebuilt from it at the next start.
 		log.Error("index new chunks", slog.Any("error", err))
 	}
 	log.Info("document ready", slog.Int("chunks", len(chunks)), slog.Int("attempts", job.Attempts+1))
+	return 0
 }
 
 // retry schedules another attempt with exponential backoff, or fails the
-// document after maxAttempts.
-func (s *Service) retry(ctx context.Context, job storage.IngestJob, cause error) {
+// document after maxAttempts. A full disk is not the document's fault: it
+// costs no attempt and is tried again after diskFullWait. When the store
+// cannot record the retry, retry returns the wait and the caller keeps
+// the job (with job.Attempts counted); otherwise it returns 0.
+func (s *Service) retry(ctx context.Context, job *storage.IngestJob, cause error) time.Duration {
 	if ctx.Err() != nil {
-		return // shutting down: the job is re-run after the restart
+		return 0 // shutting down: the job is re-run after the restart
 	}
-	attempts := job.Attempts + 1
-	if attempts >= maxAttempts {
-		_ = s.store.FailIngest(ctx, job.DocumentID, fmt.Sprintf("gave up after %d attempts: %v", attempts, cause))
-		return
+	attempt := job.Attempts + 1
+	counted, wait := attempt, min(time.Second<<(attempt-1), maxBackoff)
+	if storage.DiskFull(cause) {
+		counted, wait = job.Attempts, diskFullWait
 	}
-	wait := min(time.Second<<(attempts-1), maxBackoff)
-	s.opts.Logger.Warn("ingest attempt failed; retrying", slog.String("document", job.DocumentID), slog.Int("attempt", attempts),
+	if counted >= maxAttempts {
+		_ = s.store.FailIngest(ctx, job.DocumentID, fmt.Sprintf("gave up after %d attempts: %v", counted, cause))
+		return 0
+	}
+	s.opts.Logger.Warn("ingest attempt failed; retrying", slog.String("document", job.DocumentID), slog.Int("attempt", attempt),
 		slog.Duration("in", wait), slog.Any("error", cause))
-	msg := fmt.Sprintf("attempt %d failed (%v); retrying in %s", attempts, cause, wait)
-	if err := s.store.RetryIngest(ctx, job.DocumentID, attempts, s.opts.Now().UTC().Add(wait), msg); err != nil {
-		s.opts.Logger.Error("schedule ingest retry", slog.Any("error", err))
+	msg := fmt.Sprintf("attempt %d failed (%v); retrying in %s", attempt, cause, wait)
+	if err := s.store.RetryIngest(ctx, job.DocumentID, counted, s.opts.Now().UTC().Add(wait), msg); err != nil {
+		s.opts.Logger.Error("schedule ingest retry; this worker keeps the job", slog.String("document", job.DocumentID), slog.Any("error", err))
+		job.Attempts = counted
+		return wait
 	}
+	return 0
 }
 
 // Wait blocks until every document in ids is ready or failed, or ctx ends,

@@ -98,7 +98,11 @@ func (d *doctor) dataDir(cfg config.Config) bool {
 		return false
 	}
 	f, err := os.CreateTemp(dir, ".doctor-*")
-	if err != nil {
+	switch {
+	case errors.Is(err, syscall.EROFS):
+		d.fail("data dir", dir+" is on a read-only filesystem: "+err.Error(), "remount it read-write (mount -o remount,rw), or move the data dir")
+		return false
+	case err != nil:
 		d.fail("data dir", dir+" is not writable: "+err.Error(), "chown the directory to the user that runs penny")
 		return false
 	}

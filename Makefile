@@ -55,7 +55,7 @@ ui:
 test-scaleout:
 	npm ci --prefix tests/pglite --no-audit --no-fund
 	npm ci --prefix tests/s3rver --no-audit --no-fund
-	engines="$$(.ci/engines)" && eval "$$engines" && { $(GO) test -count=1 ./storage/... ./vector/... ./cmd/penny -run 'Conformance|Migrations|Blobs|Keywords|Dimension|Tally|Cache|Bus|Prefixes|Replicas|MigrateData'; rc=$$?; .ci/engines stop; exit $$rc; }
+	engines="$$(.ci/engines)" && eval "$$engines" && { $(GO) test -count=1 ./storage/... ./vector/... ./cmd/penny -run 'Conformance|Migrations|Blobs|Keywords|Dimension|Tally|Cache|Bus|Prefixes|Replicas|MigrateData|FullDisk'; rc=$$?; .ci/engines stop; exit $$rc; }
 
 # The web UI in Debian's Chromium (apt-get install chromium).
 test-browser:

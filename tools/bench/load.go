@@ -260,9 +260,9 @@ const userPeriod = 5 * time.Second
 
 // loadBench writes the load section: mixed traffic at each number of
 // users, paced and flat out, a soak, and a provider killed mid-run.
-func loadBench(b *strings.Builder, levels []int, d, soak time.Duration) {
+func loadBench(b *strings.Builder, levels []int, levelRounds int, d, soak time.Duration) {
 	fmt.Fprintln(b, "\n## Load: mixed traffic from many users")
-	fmt.Fprintf(b, "\nThe real App over HTTP on loopback, generated with vegeta: per 10 requests 5 gateway chat calls (`/v1/chat/completions`, no cache), 3 document questions (`/api/rag/query`), 1 chat message and 1 upload. Fake Cloudflare and OpenAI answer every model call after 0.2–1.5 s (embeddings 20 ms). *Added* is each synchronous request's latency minus the provider time booked on the ledger for that request id (what penny itself adds: routing, retrieval, storage, HTTP, and waiting for a CPU). %s per level; generator, penny and fakes share the machine and one process.\n", d)
+	fmt.Fprintf(b, "\nThe real App over HTTP on loopback, generated with vegeta: per 10 requests 5 gateway chat calls (`/v1/chat/completions`, no cache), 3 document questions (`/api/rag/query`), 1 chat message and 1 upload. Fake Cloudflare and OpenAI answer every model call after 0.2–1.5 s (embeddings 20 ms). *Added* is each synchronous request's latency minus the provider time booked on the ledger for that request id (what penny itself adds: routing, retrieval, storage, HTTP, and waiting for a CPU). Each level runs %d times for %s; a row sums requests and errors and shows the median of the runs' rates and percentiles. Generator, penny and fakes share the machine and one process.\n", levelRounds, d)
 	rig := newLoadRig()
 	defer rig.close()
 	for _, mode := range []struct {
@@ -276,10 +276,21 @@ func loadBench(b *strings.Builder, levels []int, d, soak time.Duration) {
 		fmt.Fprintln(b, "\n| users | requests | req/s | errors | gateway p95 | question p95 | chat p95 | upload p95 | added p50 | added p95 | added p99 | heap after |")
 		fmt.Fprintln(b, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 		for _, users := range levels {
-			r := rig.attack(users, mode.every, d)
-			fmt.Fprintf(b, "| %d | %d | %.0f | %d | %s | %s | %s | %s | %s | %s | %s | %.0f MiB |\n", users, r.requests, r.rps, r.errors,
-				ms(pct(r.byKind[kindGateway], 95)), ms(pct(r.byKind[kindRAG], 95)), ms(pct(r.byKind[kindChat], 95)), ms(pct(r.byKind[kindUpload], 95)),
-				ms(pct(r.added, 50)), ms(pct(r.added, 95)), ms(pct(r.added, 99)), heapMiB())
+			runs := make([]loadResult, levelRounds)
+			requests, errors := 0, 0
+			for i := range runs {
+				runs[i] = rig.attack(users, mode.every, d)
+				requests, errors = requests+runs[i].requests, errors+runs[i].errors
+			}
+			p95 := func(kind string) string {
+				return ms(medianBy(runs, func(r loadResult) time.Duration { return pct(r.byKind[kind], 95) }))
+			}
+			added := func(p int) string {
+				return ms(medianBy(runs, func(r loadResult) time.Duration { return pct(r.added, p) }))
+			}
+			fmt.Fprintf(b, "| %d | %d | %.0f | %d | %s | %s | %s | %s | %s | %s | %s | %.0f MiB |\n", users, requests,
+				medianBy(runs, func(r loadResult) float64 { return r.rps }), errors,
+				p95(kindGateway), p95(kindRAG), p95(kindChat), p95(kindUpload), added(50), added(95), added(99), heapMiB())
 		}
 	}
 

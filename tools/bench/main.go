@@ -4,6 +4,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -44,6 +45,7 @@ func main() {
 	loadFor := flag.Duration("load-for", 20*time.Second, "how long each load level runs")
 	soak := flag.Duration("soak", 10*time.Minute, "how long the load soak runs")
 	loadUsers := flag.String("load-users", "100,500,1000", "concurrent users of each load level, comma-separated")
+	loadRounds := flag.Int("load-rounds", 3, "how often each load level runs (the table shows medians)")
 	flag.Parse()
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -62,7 +64,7 @@ func main() {
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Benchmarks\n\nWritten by `make bench` (`go run ./tools/bench`) on %s.\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s. Router and gateway latencies are medians of %d rounds, each comparing penny with its baseline back to back; the other figures are from one run, each compared with its baseline measured in the same run.\n\n",
+	fmt.Fprintf(&b, "Machine: %s/%s, %d CPUs, %s. Every timing is the median of %d rounds (load levels: of -load-rounds), each compared with its baseline measured in the same run; router and gateway rounds run penny and the baseline back to back. Measured once: recall and retrieval quality (deterministic), the first start at 100k chunks (minutes), the soak and the provider kill (counts over one long run).\n\n",
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), rounds)
 	sections := []struct {
 		name string
@@ -70,7 +72,7 @@ func main() {
 	}{
 		{"router", func() { routerOverhead(&b, *calls) }},
 		{"gateway", func() { gateway(&b) }},
-		{"load", func() { loadBench(&b, intList(*loadUsers), *loadFor, *soak) }},
+		{"load", func() { loadBench(&b, intList(*loadUsers), *loadRounds, *loadFor, *soak) }},
 		{"ingestion", func() { ingestion(&b, 40, 10) }},
 		{"hnsw", func() { hnswBench(&b, *hnswN) }},
 		{"scale", func() { scale(&b, *scaleDocs, 100) }},
@@ -152,9 +154,34 @@ func routerOverhead(b *strings.Builder, calls int) {
 
 type result struct{ p50, p99 time.Duration }
 
-// rounds is how many times a paired measurement is repeated; tables show
+// rounds is how many times a timed measurement is repeated; tables show
 // the medians.
 const rounds = 5
+
+// median is the middle value of v (the upper middle of an even count).
+func median[T cmp.Ordered](v []T) T {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// medianBy is the median of f over xs.
+func medianBy[T any, V cmp.Ordered](xs []T, f func(T) V) V {
+	v := make([]V, len(xs))
+	for i, x := range xs {
+		v[i] = f(x)
+	}
+	return median(v)
+}
+
+// repeat runs f rounds times and returns what each run returned.
+func repeat[T any](f func(round int) T) []T {
+	out := make([]T, rounds)
+	for i := range out {
+		out[i] = f(i)
+	}
+	return out
+}
 
 // pairedRounds runs base and subject back to back, rounds times, and
 // returns the median of each one's percentiles and of the per-round

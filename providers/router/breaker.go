@@ -93,9 +93,11 @@ func (b *breaker) success(p pass) {
 }
 
 // failure records a failed call; retryAfter (if longer) stretches the
-// open window. It returns the end of the window when this failure opened
-// the breaker (zero otherwise).
-func (b *breaker) failure(now time.Time, retryAfter time.Duration, p pass) time.Time {
+// open window, and down (nothing listens: the connection was refused)
+// opens it at once, since the next call cannot fare better. It returns
+// the end of the window when this failure opened the breaker (zero
+// otherwise).
+func (b *breaker) failure(now time.Time, retryAfter time.Duration, down bool, p pass) time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if p.gen != b.gen {
@@ -105,7 +107,7 @@ func (b *breaker) failure(now time.Time, retryAfter time.Duration, p pass) time.
 	switch {
 	case b.state == StateHalfOpen:
 		b.cooldown = min(b.cooldown*2, b.opts.MaxCooldown)
-	case b.failures < b.opts.Failures && retryAfter == 0:
+	case b.failures < b.opts.Failures && retryAfter == 0 && !down:
 		return time.Time{}
 	}
 	b.to(StateOpen)

@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/penny-dev/penny/providers"
@@ -278,8 +279,8 @@ type EmbedResult struct {
 
 // failed records a failure on key's breaker and tells BreakerOpened when
 // it opened.
-func (r *Router) failed(key string, br *breaker, p pass, retryAfter time.Duration) {
-	if until := br.failure(r.cfg.Now(), retryAfter, p); !until.IsZero() && r.cfg.BreakerOpened != nil {
+func (r *Router) failed(key string, br *breaker, p pass, retryAfter time.Duration, down bool) {
+	if until := br.failure(r.cfg.Now(), retryAfter, down, p); !until.IsZero() && r.cfg.BreakerOpened != nil {
 		r.cfg.BreakerOpened(key, until)
 	}
 }
@@ -697,7 +698,7 @@ func (r *Router) observe(ctx context.Context, key, provider string, br *breaker,
 	if pe != nil {
 		retryAfter = pe.RetryAfter
 	}
-	r.failed(key, br, p, retryAfter)
+	r.failed(key, br, p, retryAfter, errors.Is(err, syscall.ECONNREFUSED))
 	if retryAfter > 0 && (pe.Kind == providers.KindRateLimited || pe.Kind == providers.KindQuota) {
 		r.hold(provider, r.cfg.Now().Add(retryAfter))
 	}

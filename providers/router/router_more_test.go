@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/penny-dev/penny/providers"
 	"github.com/penny-dev/penny/providers/catalog"
 	"github.com/penny-dev/penny/providers/local"
+	"github.com/penny-dev/penny/providers/openai"
 	"github.com/penny-dev/penny/providers/router"
 	"github.com/penny-dev/penny/storage"
 )
@@ -393,4 +395,25 @@ func TestCancelledCallerDoesNotTripTheBreaker(t *testing.T) {
 	res, err := r.Chat(context.Background(), router.Call{Service: storage.ServiceChat}, providers.ChatRequest{}, nil)
 	require.NoError(t, err)
 	require.Equal(t, "openai", res.Provider)
+}
+
+// TestRefusedConnectionOpensTheBreakerAtOnce: when nothing listens (a
+// local model server stopped, a provider's host down) one refused
+// connection opens the breaker; another try could not fare better. The
+// real OpenAI client against a closed port, so the refusal is the one a
+// real call sees.
+func TestRefusedConnectionOpensTheBreakerAtOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close()) // nothing listens there now
+	gone := openai.New(openai.Options{Name: "openai", BaseURL: "http://" + addr + "/v1", APIKey: "sk-test"})
+	r := build(t, router.Config{Tiers: allTiers([]router.ChatCandidate{{Provider: "openai", Model: "gpt-4o-mini", Client: gone}, localCand})})
+	res, err := r.Chat(context.Background(), router.Call{UserID: "u"}, providers.ChatRequest{Messages: []providers.Message{{Role: "user", Content: "hi"}}}, nil)
+	require.NoError(t, err, "the next candidate answers")
+	require.Equal(t, local.Name, res.Provider)
+	h := r.Health()
+	require.Equal(t, "openai", h[0].Provider)
+	require.Equal(t, router.StateOpen, h[0].Breaker, "open after the first refusal, not the third")
+	require.Contains(t, h[0].LastError, "connection refused")
 }

@@ -925,6 +925,12 @@ func (r *Router) book(ctx context.Context, call Call, kind string, res Result, b
 	}
 	// Book even when the caller went away: the call happened.
 	if err := r.cfg.Ledger.AppendLedger(context.WithoutCancel(ctx), e); err != nil {
+		// The provider may have charged for it: the log keeps what the
+		// ledger could not (a full disk), for the operator to reconcile.
+		r.cfg.Logger.Error("ledger entry not written; the call happened", slog.String("request_id", e.RequestID),
+			slog.String("user", e.UserID), slog.String("provider", e.Provider), slog.String("model", e.Model),
+			slog.Int("tokens_in", e.TokensIn), slog.Int("tokens_out", e.TokensOut), slog.Int64("cost_micros", e.CostMicros),
+			slog.String("outcome", e.Outcome), slog.Any("error", err))
 		return fmt.Errorf("%w: %w", errLedger, err)
 	}
 	return nil

@@ -1,8 +1,11 @@
 package router_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -165,11 +168,22 @@ func TestEmbedBooksBaseline(t *testing.T) {
 	require.ErrorIs(t, err, router.ErrNoCandidate)
 }
 
+// A call whose ledger entry cannot be written fails, and the log keeps
+// the entry (the provider may have charged for the call).
 func TestLedgerFailureFailsTheCall(t *testing.T) {
-	l := &memLedger{fail: errors.New("disk full")}
-	r := newRouter(t, l, localCand)
-	_, err := r.Chat(context.Background(), router.Call{}, providers.ChatRequest{}, nil)
+	var logged bytes.Buffer
+	r := build(t, router.Config{Ledger: &memLedger{fail: errors.New("disk full")}, Logger: slog.New(slog.NewJSONHandler(&logged, nil)),
+		Tiers: allTiers([]router.ChatCandidate{localCand})})
+	_, err := r.Chat(context.Background(), router.Call{UserID: "u1", RequestID: "req-1"}, providers.ChatRequest{Messages: []providers.Message{{Role: "user", Content: "hi"}}}, nil)
 	require.ErrorContains(t, err, "disk full")
+	var line map[string]any
+	require.NoError(t, json.Unmarshal(logged.Bytes(), &line), logged.String())
+	require.Equal(t, "ledger entry not written; the call happened", line["msg"])
+	require.Equal(t, "req-1", line["request_id"])
+	require.Equal(t, "u1", line["user"])
+	require.Equal(t, local.Name, line["provider"])
+	require.Positive(t, line["tokens_in"])
+	require.Contains(t, line, "cost_micros")
 }
 
 func TestCheckProvider(t *testing.T) {

@@ -84,7 +84,7 @@ func startPenny(t *testing.T, bin, dataDir string, env ...string) *server {
 	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	require.NoError(t, s.cmd.Start())
-	t.Cleanup(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
+	t.Cleanup(s.end)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	for {
@@ -100,6 +100,23 @@ func startPenny(t *testing.T, bin, dataDir string, env ...string) *server {
 			t.Fatalf("penny did not become ready: %s", s.log)
 		case <-time.After(50 * time.Millisecond):
 		}
+	}
+}
+
+// end stops the server if it still runs when its test ends: SIGTERM
+// first (a binary built for make cover writes its counts when it exits),
+// SIGKILL after 10 s.
+func (s *server) end() {
+	if s.cmd.ProcessState != nil || s.cmd.Process.Signal(syscall.SIGTERM) != nil {
+		return // already waited for, or gone
+	}
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
 	}
 }
 

@@ -57,7 +57,7 @@ func buildProviders(ctx context.Context, cfg config.Providers, logger *slog.Logg
 	}
 	ps := &providerSet{free: catalog.NewFreeAllocation(cat.FreeNeuronsPerDay), pingers: map[string]router.Pinger{},
 		embedders: map[string][]router.EmbedHost{}, tiers: map[string][]router.ChatCandidate{}, control: map[string][]router.ChatCandidate{}}
-	hc := &http.Client{Timeout: cfg.Timeout}
+	hc := &http.Client{Timeout: cfg.Timeout, Transport: providerTransport()}
 	offline := local.New()
 	chat := map[string]providers.ChatModel{local.Name: offline}
 	embed := map[string]providers.Embedder{local.Name: offline}
@@ -239,4 +239,14 @@ func (ps *providerSet) embedModels() []catalog.Model {
 		out = append(out, m)
 	}
 	return out
+}
+
+// providerTransport is the HTTP transport of every provider client. It
+// keeps up to 256 idle connections per provider: Go's default keeps 2, so
+// under concurrent calls most calls opened a new connection (a TLS
+// handshake to a cloud provider) and left a socket in TIME_WAIT.
+func providerTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns, t.MaxIdleConnsPerHost = 1024, 256
+	return t
 }

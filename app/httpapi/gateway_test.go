@@ -3,10 +3,13 @@ package httpapi_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	goopenai "github.com/sashabaranov/go-openai"
 	"github.com/stretchr/testify/require"
@@ -349,4 +352,30 @@ func TestGatewayCache(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status)
 	require.Equal(t, "miss", r.Header.Get("X-Penny-Cache"))
 	require.Equal(t, 2, oa.Requests(), "no-cache bypasses")
+}
+
+// Calls to a provider reuse their connections: three waves of 32
+// concurrent calls open about 32 connections, not one per call (Go's
+// default transport keeps 2 idle connections per host, so each wave
+// opened ~30 new ones — with TLS, a handshake each).
+func TestProviderConnectionsAreReused(t *testing.T) {
+	oa := providertest.NewOpenAI("sk")
+	defer oa.Close()
+	oa.SetScript(providertest.Always(providertest.Fault{Delay: 50 * time.Millisecond}))
+	ta := apptest.New(t, map[string]string{"OPENAI_API_KEY": "sk", "PENNY_OPENAI_BASE_URL": oa.BaseURL()})
+	admin := ta.Register("admin@example.com")
+	key := apiKey(t, ta, admin.Token, map[string]any{"name": "k"})
+	for wave := range 3 {
+		var wg sync.WaitGroup
+		for i := range 32 {
+			wg.Go(func() {
+				r := ta.Do(http.MethodPost, "/v1/chat/completions", key, map[string]any{"model": "gpt-4o-mini",
+					"messages": []map[string]string{{"role": "user", "content": fmt.Sprint("wave ", wave, " call ", i)}}}, "Cache-Control", "no-cache")
+				require.Equal(t, http.StatusOK, r.Status, string(r.Body))
+			})
+		}
+		wg.Wait()
+	}
+	require.Equal(t, 96, oa.Requests())
+	require.LessOrEqual(t, oa.Connections(), 40, "96 calls in waves of 32 reuse their connections")
 }

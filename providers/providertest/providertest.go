@@ -76,6 +76,7 @@ type server struct {
 	script Script
 	bodies []string
 	forget bool // do not keep bodies (long load runs)
+	conns  map[string]bool
 }
 
 // ForgetBodies stops keeping request bodies, so a fake serving a long
@@ -83,7 +84,7 @@ type server struct {
 func (s *server) ForgetBodies() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.forget, s.bodies = true, nil
+	s.forget, s.bodies, s.conns = true, nil, nil
 }
 
 // SetScript replaces the fault script (nil: behave).
@@ -100,6 +101,14 @@ func (s *server) Requests() int {
 	return s.n
 }
 
+// Connections is how many client connections the requests came on
+// (distinct remote addresses; not kept after ForgetBodies).
+func (s *server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
 // Bodies returns the request bodies received so far.
 func (s *server) Bodies() []string {
 	s.mu.Lock()
@@ -113,6 +122,10 @@ func (s *server) next(r *http.Request, body []byte) *Fault {
 	s.n++
 	if !s.forget {
 		s.bodies = append(s.bodies, string(body))
+		if s.conns == nil {
+			s.conns = map[string]bool{}
+		}
+		s.conns[r.RemoteAddr] = true
 	}
 	if s.script == nil {
 		return nil

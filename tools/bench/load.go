@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"log"
@@ -176,6 +177,7 @@ func kindOf(url string) string {
 
 type loadResult struct {
 	requests, errors int
+	why              map[string]int             // errors by kind, status and the start of the answer
 	byKind           map[string][]time.Duration // client latency
 	added            []time.Duration            // client latency minus the provider time on the ledger (synchronous kinds)
 	rps              float64
@@ -196,11 +198,11 @@ func (r *loadRig) attackWith(tr vegeta.Targeter, users int, every, d time.Durati
 	start := time.Now()
 	// Our own transport, closed after the attack: every attack's idle
 	// connections would otherwise stay open for the rest of the run.
-	transport := &http.Transport{MaxIdleConns: users}
+	transport := &http.Transport{MaxIdleConns: users, MaxIdleConnsPerHost: users}
 	defer transport.CloseIdleConnections()
 	atk := vegeta.NewAttacker(vegeta.Client(&http.Client{Transport: transport}), vegeta.Workers(uint64(users)), vegeta.MaxWorkers(uint64(users)),
 		vegeta.Connections(users), vegeta.KeepAlive(true), vegeta.Timeout(60*time.Second))
-	out := loadResult{byKind: map[string][]time.Duration{}}
+	out := loadResult{byKind: map[string][]time.Duration{}, why: map[string]int{}}
 	type sync struct {
 		rid string
 		lat time.Duration
@@ -210,6 +212,7 @@ func (r *loadRig) attackWith(tr vegeta.Targeter, users int, every, d time.Durati
 		out.requests++
 		if res.Error != "" || res.Code >= 400 {
 			out.errors++
+			out.why[fmt.Sprintf("%s %d %.120s", kindOf(res.URL), res.Code, res.Error+string(res.Body))]++
 			continue
 		}
 		k := kindOf(res.URL)
@@ -219,6 +222,9 @@ func (r *loadRig) attackWith(tr vegeta.Targeter, users int, every, d time.Durati
 		}
 	}
 	out.rps = float64(out.requests) / time.Since(start).Seconds()
+	if out.errors > 0 {
+		log.Printf("load: %d users: %d errors: %s", users, out.errors, reasons(out.why))
+	}
 	provider := map[string]time.Duration{}
 	err := r.a.Store.EachLedger(context.Background(), storage.LedgerFilter{From: start.Add(-time.Second), To: time.Now().Add(time.Minute)},
 		func(e storage.LedgerEntry) error {
@@ -320,8 +326,8 @@ func loadBench(b *strings.Builder, levels []int, levelRounds int, d, soak time.D
 	go func() { done <- rig.attack(100, 0, 20*time.Second) }()
 	time.Sleep(5 * time.Second)
 	kill := time.Now()
+	rig.cf.Listener.Close() // first: no new connection is accepted after the kill
 	rig.cf.CloseClientConnections()
-	rig.cf.Listener.Close()
 	r := <-done
 	inFlight, byModel := doomed(rig, "cloudflare", kill)
 	fmt.Fprintf(b, "\nProvider killed: 100 users flat out for 20 s; after 5 s the fake Cloudflare (every tier's first choice) stops listening. %d requests, %d user-visible errors. Failed Cloudflare calls: %d were in flight when it died; started after it died, per model (each has its own breaker, which opens after 3 failures in a row, then lets one probe through per cooldown window of 30 s, doubling): %s. Everything else went to OpenAI.\n",
@@ -374,4 +380,15 @@ func intList(s string) []int {
 		out = append(out, n)
 	}
 	return out
+}
+
+// reasons lists the most common errors, most common first.
+func reasons(why map[string]int) string {
+	keys := slices.Collect(maps.Keys(why))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(why[b]-why[a], strings.Compare(a, b)) })
+	parts := make([]string, 0, 3)
+	for _, k := range keys[:min(3, len(keys))] {
+		parts = append(parts, fmt.Sprintf("%d × %s", why[k], k))
+	}
+	return strings.Join(parts, "; ")
 }

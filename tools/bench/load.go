@@ -304,11 +304,14 @@ func loadBench(b *strings.Builder, levels []int, levelRounds int, d, soak time.D
 	// index keeps in memory by design), the heap sampled after a GC.
 	soakUsers := slices.Max(levels)
 	var samples []float64
-	var total loadResult
+	total := loadResult{why: map[string]int{}}
 	for elapsed := time.Duration(0); elapsed < soak; elapsed += 30 * time.Second {
 		r := rig.attackWith(rig.targeter(false), soakUsers, userPeriod, 30*time.Second)
 		total.requests += r.requests
 		total.errors += r.errors
+		for k, n := range r.why {
+			total.why[k] += n
+		}
 		total.added = append(total.added, r.added...)
 		samples = append(samples, heapMiB())
 	}
@@ -317,8 +320,8 @@ func loadBench(b *strings.Builder, levels []int, levelRounds int, d, soak time.D
 		writeProfile("heap", soakHeapProfile)
 	}
 	if len(samples) > 0 {
-		fmt.Fprintf(b, "\nSoak: %d paced users for %s, the same mix without uploads (an upload's vectors stay in the in-memory index by design): %d requests, %d errors, added p95 %s; heap after GC every 30 s: %s MiB (first %.0f, last %.0f, max %.0f). The store grows with every message and ledger entry; the heap should not.\n",
-			soakUsers, soak, total.requests, total.errors, ms(pct(total.added, 95)), joinFloats(samples), samples[0], samples[len(samples)-1], slices.Max(samples))
+		fmt.Fprintf(b, "\nSoak: %d paced users for %s, the same mix without uploads (an upload's vectors stay in the in-memory index by design): %d requests, %d errors, added p95 %s; heap after GC every 30 s: %s MiB (first %.0f, last %.0f, max %.0f). The store grows with every message and ledger entry; the heap should not.%s\n",
+			soakUsers, soak, total.requests, total.errors, ms(pct(total.added, 95)), joinFloats(samples), samples[0], samples[len(samples)-1], slices.Max(samples), errorsLine(total.why))
 	}
 
 	// A provider killed mid-run: Cloudflare (first choice) goes away.
@@ -330,8 +333,8 @@ func loadBench(b *strings.Builder, levels []int, levelRounds int, d, soak time.D
 	rig.cf.CloseClientConnections()
 	r := <-done
 	inFlight, byModel := doomed(rig, "cloudflare", kill)
-	fmt.Fprintf(b, "\nProvider killed: 100 users flat out for 20 s; after 5 s the fake Cloudflare (every tier's first choice) stops listening. %d requests, %d user-visible errors. Failed Cloudflare calls: %d were in flight when it died; started after it died, per model (each has its own breaker, which opens after 3 failures in a row, then lets one probe through per cooldown window of 30 s, doubling): %s. Everything else went to OpenAI.\n",
-		r.requests, r.errors, inFlight, byModel)
+	fmt.Fprintf(b, "\nProvider killed: 100 users flat out for 20 s; after 5 s the fake Cloudflare (every tier's first choice) stops listening. %d requests, %d user-visible errors. Failed Cloudflare calls: %d were in flight when it died; started after it died, per model (each has its own breaker, which opens after 3 failures in a row, then lets one probe through per cooldown window of 30 s, doubling): %s. Everything else went to OpenAI.%s\n",
+		r.requests, r.errors, inFlight, byModel, errorsLine(r.why))
 	fmt.Fprintln(b, "\nGoals (issue 9): 0 errors; added p95 ≤ 50 ms at 1,000 users; no heap growth over the soak; a killed provider → the next candidate, ≤ 1 doomed attempt per breaker window, no user-visible error.")
 }
 
@@ -391,4 +394,12 @@ func reasons(why map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%d × %s", why[k], k))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// errorsLine is " Errors: …" naming the most common errors, or nothing.
+func errorsLine(why map[string]int) string {
+	if len(why) == 0 {
+		return ""
+	}
+	return " Errors: " + reasons(why) + "."
 }

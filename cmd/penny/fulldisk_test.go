@@ -87,10 +87,8 @@ func TestFullDisk(t *testing.T) {
 			require.Equal(t, http.StatusCreated, status, out)
 		}
 		status, out = call(t, srv, "POST", "/v1/chat/completions", tok, map[string]any{"model": "auto", "messages": []map[string]string{{"role": "user", "content": fmt.Sprint("Say hello ", i)}}})
-		if status >= 300 {
-			require.Equal(t, http.StatusInsufficientStorage, status, "gateway on a full disk: %v", out)
-			require.Equal(t, "disk_full", out["error"].(map[string]any)["code"])
-			refused["gateway"]++
+		if !refusal("gateway", status, out) { // OpenAI's error shape, the same code and message
+			require.Equal(t, http.StatusOK, status, out)
 		}
 	}
 	t.Logf("on a full disk: %d uploads and %d answers acknowledged; refused %v", len(docs), len(answers), refused)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os/exec"
 	"sync"
 	"syscall"
 	"testing"
@@ -103,14 +102,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 	tok := token(srv)
 	require.NotEmpty(t, docs, "uploads were acknowledged")
 	require.NotEmpty(t, messages, "answers were acknowledged")
-	for id, word := range docs {
-		require.Eventually(t, func() bool {
-			status, d := call(t, srv, "GET", "/api/documents/"+id, tok, nil)
-			require.Equal(t, http.StatusOK, status, "acknowledged upload %s (%s) is lost", id, word)
-			require.NotEqual(t, "failed", d["status"], "%s failed: %v", word, d["error"])
-			return d["status"] == "ready"
-		}, 60*time.Second, 50*time.Millisecond, "the unfinished job of %s resumed", word)
-	}
+	allReady(t, srv, tok, docs)
 	byChat := map[string]map[string]bool{}
 	for _, m := range messages {
 		if byChat[m.chat] == nil {
@@ -123,20 +115,8 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 		}
 		require.True(t, byChat[m.chat][m.id], "acknowledged answer %s is lost", m.id)
 	}
-	for id, word := range docs {
-		status, out := call(t, srv, "POST", "/api/rag/query", tok, map[string]any{"question": "What does the " + word + " do?"})
-		require.Equal(t, http.StatusOK, status, out)
-		found := false
-		for _, c := range out["citations"].([]any) {
-			found = found || c.(map[string]any)["documentId"] == id
-		}
-		require.True(t, found, "%s is found by its own word: the indexes hold it (answer: %v)", word, out)
-	}
+	foundByOwnWord(t, srv, tok, docs)
 	srv.stop(t)
-	doctor := exec.Command(bin, "doctor", "--data-dir", dir)
-	doctor.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "PENNY_OLLAMA_URL=off"}
-	out, err := doctor.CombinedOutput()
-	require.NoError(t, err, "penny doctor after 20 kills:\n%s", out)
-	require.Contains(t, string(out), "all checks passed")
+	doctorPasses(t, bin, dir, "20 kills")
 	t.Logf("20 kills: %d acknowledged uploads and %d acknowledged answers, none lost", len(docs), len(messages))
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -25,10 +24,7 @@ import (
 // is freed every acknowledged upload reaches ready, new work succeeds, and
 // after a restart everything acknowledged is there and penny doctor passes.
 func TestFullDisk(t *testing.T) {
-	mount := testproc.Setting(t, "PENNY_TEST_FULLDISK", "a directory on a small filesystem of its own (mount -t tmpfs -o size=320m tmpfs DIR)")
-	dir, err := os.MkdirTemp(mount, "penny-*")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	_, dir := smallDisk(t)
 	data := filepath.Join(dir, "data")
 	bin := buildPenny(t)
 	srv := startPenny(t, bin, data)
@@ -103,29 +99,8 @@ func TestFullDisk(t *testing.T) {
 
 	// Space again: what was acknowledged finishes, new work succeeds.
 	require.NoError(t, os.Remove(ballast))
-	waitReady := func(s *server, tok string) {
-		for id, word := range docs {
-			require.Eventually(t, func() bool {
-				status, d := call(t, s, "GET", "/api/documents/"+id, tok, nil)
-				require.Equal(t, http.StatusOK, status, "acknowledged upload %s (%s) is lost", id, word)
-				require.NotEqual(t, "failed", d["status"], "%s failed: %v", word, d["error"])
-				return d["status"] == "ready"
-			}, 60*time.Second, 50*time.Millisecond, "%s reaches ready once there is room", word)
-		}
-	}
-	waitReady(srv, tok)
-	found := func(s *server, tok string) {
-		for id, word := range docs {
-			status, out := call(t, s, "POST", "/api/rag/query", tok, map[string]any{"question": "What does the " + word + " chase?"})
-			require.Equal(t, http.StatusOK, status, out)
-			cited := false
-			for _, c := range out["citations"].([]any) {
-				cited = cited || c.(map[string]any)["documentId"] == id
-			}
-			require.True(t, cited, "%s is found by its own word: the indexes hold it (answer: %v)", word, out)
-		}
-	}
-	found(srv, tok)
+	allReady(t, srv, tok, docs)
+	foundByOwnWord(t, srv, tok, docs)
 	upload(t, srv, tok, "owl.md", "# Owls\n\nThe barn owl hunts voles along the hedge at dusk.\n")
 	status, out = call(t, srv, "POST", "/api/chats/"+chatID+"/messages", tok, map[string]any{"content": "What hunts voles?"})
 	require.Equal(t, http.StatusCreated, status, out)
@@ -136,8 +111,8 @@ func TestFullDisk(t *testing.T) {
 	status, out = call(t, srv, "POST", "/api/auth/login", "", map[string]string{"email": "ada@example.com", "password": "correct horse battery"})
 	require.Equal(t, http.StatusOK, status, out)
 	tok = out["accessToken"].(string)
-	waitReady(srv, tok)
-	found(srv, tok)
+	allReady(t, srv, tok, docs)
+	foundByOwnWord(t, srv, tok, docs)
 	status, out = call(t, srv, "GET", "/api/chats/"+chatID+"/messages", tok, nil)
 	require.Equal(t, http.StatusOK, status, out)
 	stored := map[string]bool{}
@@ -148,11 +123,17 @@ func TestFullDisk(t *testing.T) {
 		require.True(t, stored[id], "acknowledged answer %s is lost", id)
 	}
 	srv.stop(t)
-	doctor := exec.Command(bin, "doctor", "--data-dir", data)
-	doctor.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "PENNY_OLLAMA_URL=off"}
-	doc, err := doctor.CombinedOutput()
-	require.NoError(t, err, "penny doctor after a full disk:\n%s", doc)
-	require.Contains(t, string(doc), "all checks passed")
+	doctorPasses(t, bin, data, "a full disk")
+}
+
+// smallDisk returns the small filesystem of PENNY_TEST_FULLDISK (or skips
+// t) and a directory on it, removed when t ends.
+func smallDisk(t *testing.T) (mount, dir string) {
+	mount = testproc.Setting(t, "PENNY_TEST_FULLDISK", "a directory on a small filesystem of its own (mount -t tmpfs -o size=320m tmpfs DIR)")
+	dir, err := os.MkdirTemp(mount, "penny-*")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return mount, dir
 }
 
 // fillDisk writes a file in dir until the filesystem has no block left
@@ -189,10 +170,7 @@ func size(t *testing.T, path string) int64 {
 // says why, penny doctor names the cause and the fix, and once the
 // filesystem is writable again everything is as it was.
 func TestReadOnlyDataDir(t *testing.T) {
-	mount := testproc.Setting(t, "PENNY_TEST_FULLDISK", "a directory on a small filesystem of its own (mount -t tmpfs -o size=320m tmpfs DIR)")
-	dir, err := os.MkdirTemp(mount, "penny-*")
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	mount, dir := smallDisk(t)
 	data := filepath.Join(dir, "data")
 	bin := buildPenny(t)
 	srv := startPenny(t, bin, data)

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -96,4 +98,43 @@ func uploadNoWait(s *server, token, name, content string) (string, bool) {
 		return "", false
 	}
 	return docs[0].(map[string]any)["id"].(string), true
+}
+
+// allReady waits until every acknowledged upload (id → its unique word)
+// is ready; a lost or failed one fails the test.
+func allReady(t *testing.T, s *server, token string, docs map[string]string) {
+	t.Helper()
+	for id, word := range docs {
+		require.Eventually(t, func() bool {
+			status, d := call(t, s, "GET", "/api/documents/"+id, token, nil)
+			require.Equal(t, http.StatusOK, status, "acknowledged upload %s (%s) is lost", id, word)
+			require.NotEqual(t, "failed", d["status"], "%s failed: %v", word, d["error"])
+			return d["status"] == "ready"
+		}, 60*time.Second, 50*time.Millisecond, "the unfinished job of %s resumed", word)
+	}
+}
+
+// foundByOwnWord asks about each document's unique word and expects the
+// document among the citations: the indexes hold it.
+func foundByOwnWord(t *testing.T, s *server, token string, docs map[string]string) {
+	t.Helper()
+	for id, word := range docs {
+		status, out := call(t, s, "POST", "/api/rag/query", token, map[string]any{"question": "What does the " + word + " do?"})
+		require.Equal(t, http.StatusOK, status, out)
+		cited := false
+		for _, c := range out["citations"].([]any) {
+			cited = cited || c.(map[string]any)["documentId"] == id
+		}
+		require.True(t, cited, "%s is found by its own word: the indexes hold it (answer: %v)", word, out)
+	}
+}
+
+// doctorPasses runs penny doctor on a stopped server's data dir.
+func doctorPasses(t *testing.T, bin, dataDir, after string) {
+	t.Helper()
+	doctor := exec.Command(bin, "doctor", "--data-dir", dataDir)
+	doctor.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "PENNY_OLLAMA_URL=off"}
+	out, err := doctor.CombinedOutput()
+	require.NoError(t, err, "penny doctor after %s:\n%s", after, out)
+	require.Contains(t, string(out), "all checks passed")
 }

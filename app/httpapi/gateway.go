@@ -342,7 +342,7 @@ func routeError(err error) error {
 	case errors.Is(err, router.ErrNoCandidate):
 		return apperr.New(http.StatusServiceUnavailable, "no_model", "No configured model can serve this request right now.").Wrap(err)
 	}
-	if _, ok := apperr.As(err); ok || storage.DiskFull(err) {
+	if _, ok := apperr.As(err); ok || errors.Is(err, router.ErrLedger) { // the store failed, not a provider
 		return err
 	}
 	var pe *providers.Error

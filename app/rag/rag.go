@@ -448,7 +448,7 @@ func modelError(err error) error {
 	case errors.Is(err, router.ErrNoCandidate):
 		return apperr.New(http.StatusServiceUnavailable, "no_model", "%s", err.Error())
 	}
-	if _, ok := apperr.As(err); ok || storage.DiskFull(err) {
+	if _, ok := apperr.As(err); ok || errors.Is(err, router.ErrLedger) { // the store failed, not a provider
 		return err
 	}
 	if errors.Is(err, context.Canceled) {

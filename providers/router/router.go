@@ -163,6 +163,9 @@ var (
 	// ErrBudget means every model that could serve was paid and a budget
 	// is spent (nothing free could take the call).
 	ErrBudget = errors.New("router: budget spent and no free model can serve this request")
+	// ErrLedger wraps a failure to write a call's ledger entry: the
+	// store's error (a full disk, say), not the provider's.
+	ErrLedger = errors.New("router: book ledger entry")
 )
 
 // New checks that every candidate has a catalog entry (an unpriced model
@@ -705,8 +708,6 @@ func (r *Router) observe(ctx context.Context, key, provider string, br *breaker,
 	return true
 }
 
-var errLedger = errors.New("router: book ledger entry")
-
 // attempt makes one call to one candidate; the caller books it.
 func (r *Router) attempt(ctx context.Context, call Call, c ChatCandidate, p plan, req providers.ChatRequest, reasons []string, onDelta func(string) error) (res Result, baselineModel string, sent bool, err error) {
 	req.Model = c.Model
@@ -931,7 +932,7 @@ func (r *Router) book(ctx context.Context, call Call, kind string, res Result, b
 			slog.String("user", e.UserID), slog.String("provider", e.Provider), slog.String("model", e.Model),
 			slog.Int("tokens_in", e.TokensIn), slog.Int("tokens_out", e.TokensOut), slog.Int64("cost_micros", e.CostMicros),
 			slog.String("outcome", e.Outcome), slog.Any("error", err))
-		return fmt.Errorf("%w: %w", errLedger, err)
+		return fmt.Errorf("%w: %w", ErrLedger, err)
 	}
 	return nil
 }
